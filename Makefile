@@ -1,0 +1,35 @@
+# Quick start:  make demo   (set up, release the notebooks, grade the sample class)
+#               make test   (set up, run the test suite)
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP_FLAGS ?=# CI pins a tested torch/torchvision pair: PIP_FLAGS="-c .ci/constraints.txt"
+
+.PHONY: setup sandbox demo test results release bench
+
+setup: $(VENV)/.installed sandbox
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet $(PIP_FLAGS) -e '.[test]'
+	touch $@
+
+# The grader runs student code in bubblewrap; install it where we can (Debian/Ubuntu as root).
+sandbox:
+	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && apt-get update -qq && apt-get install -y -qq bubblewrap; } \
+	  || { echo "Please install bubblewrap (e.g. sudo apt-get install bubblewrap)"; exit 1; }
+
+demo: setup
+	$(BIN)/hw4 release
+	$(BIN)/hw4 demo --out demo
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+release: setup
+	$(BIN)/hw4 release
+
+results: setup
+	$(BIN)/hw4 results

@@ -1,0 +1,35 @@
+"""Trusted checks: the hidden tests' verdicts, computed in the grader's own process.
+
+Each graded test cell of a source notebook ends with a hidden ``hw4.probe.run(test_id, fn)`` call. Before
+the notebook runs, the grader draws fresh inputs with ``make_cases``; the probe feeds them to the student's
+code in the sandbox; afterwards ``verify`` compares the recorded outputs with an oracle built on
+``torch.distributions`` or plain torch. Student code can fake its own outputs, never this comparison.
+"""
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+
+Case = dict[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Check:
+    test_id: str  # the nbgrader grade_id of the test cell
+    notebook: str  # "KL_derivation" or "VAE"
+    make_cases: Callable[[torch.Generator], list[Case]]
+    # verify(cases, outputs) → failure messages for the student; [] means the test passes.
+    # outputs[i] is the dict of tensors recorded for cases[i], or a str when the student's code raised.
+    verify: Callable[[list[Case], list], list[str]]
+    # solution cells (grade_ids) whose source must not mention torch.distributions
+    no_distributions_in: tuple[str, ...] = field(default=())
+
+
+def _registry():
+    from . import kl, vae
+
+    checks = [*kl.CHECKS, *vae.CHECKS]
+    return {check.test_id: check for check in checks}
+
+
+CHECKS = _registry()

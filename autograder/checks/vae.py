@@ -1,0 +1,434 @@
+"""Trusted checks for VAE.ipynb.
+
+The oracles use only ``torch.distributions`` and plain torch (``torch.nn.functional``), computed in float64;
+the notebook's probes record the student's float32 outputs. Each probe function lives in the hidden part of
+its test cell, which is where the keys of the cases below are read.
+"""
+import math
+
+import torch
+import torch.nn.functional as F
+from torch.distributions import Bernoulli, Independent, Normal, kl_divergence
+
+from . import Check
+
+PIXELS = 784
+RTOL, ATOL = 1e-4, 1e-5  # float32 student vs float64 oracle; a real mistake is off by far more
+MAX_MESSAGES = 5
+
+# Random checks (reparameterize, VAE.sample) treat the noise they recover as a matrix E of n rows and m
+# columns that must be independent standard normals. Under that hypothesis, for any x > 0:
+#   column sum       S = sum_i e_i ~ N(0, n):        P(|S| >= sqrt(2 n x)) <= 2 exp(-x)
+#   sum of squares   Q = sum_i e_i^2 ~ chi2_n:       P(|Q - n| >= 2 sqrt(n x) + 2 x) <= 2 exp(-x)
+#                    (Laurent & Massart 2000, Lemma 1, both tails)
+#   cross product    C = sum_i a_i b_i = (sum u_i^2 - sum v_i^2) / 2 with u, v = (a +- b) / sqrt 2
+#                    independent N(0, 1), so P(|C| >= 2 sqrt(n x) + 2 x) <= 4 exp(-x)
+# With K statistics in one test, each failing with probability at most 4 exp(-x), the union bound gives a
+# false failure with probability at most 4 K exp(-x); x = log(4 K / FALSE_FAILURE) makes that FALSE_FAILURE.
+# Two such tests in this notebook keep a correct solution's false-failure chance below 1e-6 in total.
+FALSE_FAILURE = 1e-7
+
+
+def _sigma(generator, *shape):
+    return torch.randn(*shape, generator=generator, dtype=torch.float64)
+
+
+def _uniform(generator, shape, low, high):
+    return low + (high - low) * torch.rand(shape, generator=generator, dtype=torch.float64)
+
+
+def _linear(generator, prefix, n_in, n_out):
+    """Weights of an ``nn.Linear(n_in, n_out)`` at the scale of PyTorch's default initialisation."""
+    return {
+        f"{prefix}weight": _uniform(generator, (n_out, n_in), -1, 1) / math.sqrt(n_in),
+        f"{prefix}bias": _uniform(generator, (n_out,), -1, 1) / math.sqrt(n_in),
+    }
+
+
+def _float32(case):
+    return {name: value.float() if value.is_floating_point() else value for name, value in case.items()}
+
+
+def _images(generator, n, ink=0.3):
+    """MNIST-like pixels: mostly exactly 0, the rest grey levels in (0, 1], some exactly 1."""
+    grey = torch.rand(n, 1, 28, 28, generator=generator, dtype=torch.float64)
+    on = torch.rand(n, 1, 28, 28, generator=generator, dtype=torch.float64) < ink
+    return torch.where(on, torch.clamp(grey * 1.3, max=1.0), torch.zeros(()))
+
+
+# ---------------------------------------------------------------------------------------------------- oracles
+def _mlp(x, params, first, second):
+    """F.linear → ReLU → F.linear with the layers named ``first`` and ``second`` in ``params``."""
+    hidden = F.relu(F.linear(x, params[f"{first}weight"].double(), params[f"{first}bias"].double()))
+    return F.linear(hidden, params[f"{second}weight"].double(), params[f"{second}bias"].double())
+
+
+def _encode(params, x, prefix=""):
+    x = x.double().flatten(1)
+    return _mlp(x, params, f"{prefix}fc.", f"{prefix}fc_mu."), _mlp(x, params, f"{prefix}fc.", f"{prefix}fc_logvar.")
+
+
+def _decode(params, z, prefix=""):
+    return _mlp(z.double(), params, f"{prefix}fc.", f"{prefix}fc_out.").view(-1, 1, 28, 28)
+
+
+def _nelbo_parts(logits, x, mu, logvar):
+    """Per-example (recon, kl) of the negative ELBO, each (B,), from torch.distributions."""
+    # validate_args=False: MNIST grey levels are not in {0, 1}; log_prob is then the cross-entropy
+    likelihood = Independent(Bernoulli(logits=logits.double(), validate_args=False), 3, validate_args=False)
+    posterior = Normal(mu.double(), torch.exp(logvar.double() / 2))
+    recon = -likelihood.log_prob(x.double())
+    kl = kl_divergence(posterior, Normal(torch.zeros(()), torch.ones(()))).sum(-1)
+    return recon, kl
+
+
+# ------------------------------------------------------------------------------------------------ comparisons
+def _messages(what, cases, outputs, verify_one):
+    """Run ``verify_one(case, output)`` per case; a recorded error string becomes the message."""
+    found = []
+    for case, output in zip(cases, outputs):
+        found += [f"{what} raised an error: {output}"] if isinstance(output, str) else verify_one(case, output)
+    return list(dict.fromkeys(found))[:MAX_MESSAGES]
+
+
+def _mismatch(what, got, want, rtol=RTOL, atol=ATOL):
+    """A message when ``got`` (student) differs from ``want`` (oracle), else None."""
+    if tuple(got.shape) != tuple(want.shape):
+        return f"{what}: expected shape {tuple(want.shape)}, got {tuple(got.shape)}"
+    got = got.double()
+    excess = ((got - want).abs() - (atol + rtol * want.abs())).nan_to_num(nan=math.inf)
+    if (excess > 0).any():
+        i = int(excess.flatten().argmax())  # inf and nan come first
+        where = " (largest mismatch)" if want.numel() > 1 else ""
+        return f"{what}: expected {want.flatten()[i].item():.6g}, got {got.flatten()[i].item():.6g}{where}"
+    return None
+
+
+def _scalar_mismatch(what, got, want, rtol=RTOL, atol=1e-3):
+    if got.numel() != 1:
+        return f"{what}: expected a single number, got shape {tuple(got.shape)}"
+    return _mismatch(what, got.reshape(()), torch.as_tensor(want, dtype=torch.float64), rtol, atol)
+
+
+def _standard_normal_failures(noise, labels, what):
+    """Messages when the columns of ``noise`` (n, m) are not independent N(0, 1) (bounds derived above)."""
+    n, m = noise.shape
+    if not torch.isfinite(noise).all():
+        return [f"{what} contains inf or nan"]
+    x = math.log(4 * (2 * m + m * (m - 1) // 2) / FALSE_FAILURE)
+    sum_bound, square_bound = math.sqrt(2 * n * x), 2 * math.sqrt(n * x) + 2 * x
+    gram, sums = noise.T @ noise, noise.sum(0)
+    failures = []
+    for j in range(m):
+        if abs(sums[j]) >= sum_bound:
+            failures.append(f"{what} has mean {sums[j] / n:+.3f} in {labels[j]}, expected 0 ± {sum_bound / n:.3f}")
+        if abs(gram[j, j] - n) >= square_bound:
+            failures.append(f"{what} has variance {gram[j, j] / n:.3f} in {labels[j]}, expected 1 ± {square_bound / n:.3f}")
+        for k in range(j):
+            if abs(gram[j, k]) >= square_bound:
+                failures.append(
+                    f"{what} is correlated between {labels[k]} and {labels[j]} ({gram[j, k] / n:+.3f}, "
+                    f"expected 0 ± {square_bound / n:.3f}): every element needs its own fresh noise"
+                )
+    return failures
+
+
+def _call_labels(d):
+    return [f"latent dim {j} ({call} call)" for call in ("1st", "2nd") for j in range(d)]
+
+
+# ---------------------------------------------------------------------------------------------- reparameterize
+def _reparameterize_cases(g):
+    n, d = 20000, 4
+    # one log-variance per column, bounded away from 0 so that std = exp(logvar) is told apart
+    logvar = (_uniform(g, (d,), 0.5, 2.5) * torch.tensor([1.0, -1.0, 1.0, -1.0], dtype=torch.float64)).expand(n, d)
+    moments = {"mu": 2 * _sigma(g, n, d), "logvar": logvar.clone()}
+    batched = {"mu": _sigma(g, 2, 3, 5), "logvar": _uniform(g, (2, 3, 5), -2, 2)}  # leading dims broadcast
+    return [_float32(moments), _float32(batched)]
+
+
+def _verify_reparameterize(cases, outputs):
+    def one(case, out):
+        mu, logvar = case["mu"].double(), case["logvar"].double()
+        for name in ("z1", "z2"):
+            if tuple(out[name].shape) != tuple(mu.shape):
+                return [f"reparameterize: expected z of shape {tuple(mu.shape)}, got {tuple(out[name].shape)}"]
+        if mu.dim() != 2:
+            return []
+        std = torch.exp(logvar / 2)
+        noise = torch.cat([(out["z1"].double() - mu) / std, (out["z2"].double() - mu) / std], dim=1)
+        what = "reparameterize: the noise (z - mu) / exp(logvar / 2)"
+        return _standard_normal_failures(noise, _call_labels(mu.shape[1]), what)
+
+    return _messages("reparameterize", cases, outputs, one)
+
+
+def _reparameterize_grad_cases(g):
+    shape = (6, 3)
+    return [_float32({"mu": _sigma(g, *shape), "logvar": _uniform(g, shape, -2, 2), "w": _sigma(g, *shape)})]
+
+
+def _verify_reparameterize_grad(cases, outputs):
+    def one(case, out):
+        w, z, mu = case["w"].double(), out["z"].double(), case["mu"].double()
+        if z.shape != w.shape:
+            return [f"reparameterize: expected z of shape {tuple(w.shape)}, got {tuple(z.shape)}"]
+        found = [
+            _mismatch("gradient of sum(w * z) with respect to mu (dz/dmu = 1)", out["dmu"], w),
+            _mismatch("gradient of sum(w * z) with respect to logvar (dz/dlogvar = (z - mu) / 2)",
+                      out["dlogvar"], w * (z - mu) / 2),
+        ]
+        return [message for message in found if message]
+
+    return _messages("reparameterize", cases, outputs, one)
+
+
+# ------------------------------------------------------------------------------------------- Encoder, Decoder
+def _encoder_cases(g):
+    cases = []
+    for batch, latent, hidden in ((5, 3, 16), (1, 2, 8)):
+        weights = {**_linear(g, "fc.", PIXELS, hidden), **_linear(g, "fc_mu.", hidden, latent),
+                   **_linear(g, "fc_logvar.", hidden, latent)}
+        cases.append(_float32({**weights, "x": _images(g, batch)}))
+    return cases
+
+
+def _verify_encoder(cases, outputs):
+    def one(case, out):
+        mu, logvar = _encode(case, case["x"])
+        found = [
+            _mismatch("Encoder mu for (B, 1, 28, 28) input", out["mu"], mu),
+            _mismatch("Encoder logvar for (B, 1, 28, 28) input", out["logvar"], logvar),
+            _mismatch("Encoder mu for (B, 784) input", out["mu_flat"], mu),
+            _mismatch("Encoder logvar for (B, 784) input", out["logvar_flat"], logvar),
+        ]
+        return [message for message in found if message]
+
+    return _messages("Encoder", cases, outputs, one)
+
+
+def _decoder_cases(g):
+    cases = []
+    for batch, latent, hidden in ((5, 3, 16), (1, 2, 8)):
+        weights = {**_linear(g, "fc.", latent, hidden), **_linear(g, "fc_out.", hidden, PIXELS)}
+        cases.append(_float32({**weights, "z": 1.5 * _sigma(g, batch, latent)}))
+    return cases
+
+
+def _verify_decoder(cases, outputs):
+    def one(case, out):
+        message = _mismatch("Decoder logits (fc → ReLU → fc_out, no sigmoid)", out["out"], _decode(case, case["z"]))
+        return [message] if message else []
+
+    return _messages("Decoder", cases, outputs, one)
+
+
+# ------------------------------------------------------------------------------------------------------- VAE
+def _vae_weights(g, latent, hidden):
+    return {
+        **_linear(g, "encoder.fc.", PIXELS, hidden),
+        **_linear(g, "encoder.fc_mu.", hidden, latent),
+        **_linear(g, "encoder.fc_logvar.", hidden, latent),
+        **_linear(g, "decoder.fc.", latent, hidden),
+        **_linear(g, "decoder.fc_out.", hidden, PIXELS),
+    }
+
+
+def _vae_forward_cases(g):
+    batch, latent, hidden = 4, 3, 16
+    case = {**_vae_weights(g, latent, hidden), "x": _images(g, batch), "eps": _sigma(g, batch, latent)}
+    return [_float32(case)]
+
+
+def _verify_vae_forward(cases, outputs):
+    def one(case, out):
+        mu, logvar = _encode(case, case["x"], "encoder.")
+        logits = _decode(case, mu + torch.exp(logvar / 2) * case["eps"].double(), "decoder.")
+        found = [
+            _mismatch("VAE.forward mu (the encoder's output)", out["mu"], mu),
+            _mismatch("VAE.forward logvar (the encoder's output)", out["logvar"], logvar),
+            _mismatch("VAE.forward logits = decoder(reparameterize(mu, logvar))", out["logits"], logits),
+        ]
+        return [message for message in found if message]
+
+    return _messages("VAE.forward", cases, outputs, one)
+
+
+def _vae_sample_cases(g):
+    """Weights whose decoder is invertible on its first ``latent`` pixels, so z can be read back from a sample.
+
+    decoder.fc = [A; -A; R] with A invertible and zero bias on the first 2 * latent units; fc_out maps those
+    units to pixel j as relu(Az)_j - relu(-Az)_j = (Az)_j. So logit(p[:latent]) = A z + b, whatever z was.
+    """
+    latent, extra, n = 4, 4, 5000
+    weights = _vae_weights(g, latent, 2 * latent + extra)
+    q, _ = torch.linalg.qr(_sigma(g, latent, latent))
+    a = q * _uniform(g, (latent,), 0.7, 1.4)
+    weights["decoder.fc.weight"] = torch.cat([a, -a, _sigma(g, extra, latent) / math.sqrt(latent)])
+    weights["decoder.fc.bias"][: 2 * latent] = 0
+    weights["decoder.fc_out.weight"][:latent] = torch.cat(
+        [torch.eye(latent), -torch.eye(latent), torch.zeros(latent, extra)], dim=1
+    )
+    return [_float32({**weights, "n": torch.tensor(n)})]
+
+
+def _verify_vae_sample(cases, outputs):
+    def one(case, out):
+        n = int(case["n"])
+        for name in ("first", "second"):
+            p = out[name]
+            if tuple(p.shape) != (n, 1, 28, 28):
+                return [f"VAE.sample({n}): expected shape ({n}, 1, 28, 28), got {tuple(p.shape)}"]
+            if not ((p >= 0) & (p <= 1)).all():
+                return [f"VAE.sample({n}) must return pixel probabilities in [0, 1] (the sigmoid of the logits)"]
+        if not bool(out["on_device"]):
+            return ["VAE.sample must return its samples on the model's device"]
+        codes = [_latent_codes(case, out[name].double()) for name in ("first", "second")]
+        for z, name in zip(codes, ("first", "second")):
+            decoded = torch.sigmoid(_decode(case, z, "decoder."))
+            message = _mismatch(f"VAE.sample: sigmoid(decoder(z)) ({name} call)", out[name], decoded, 1e-3, 1e-4)
+            if message:
+                return [message]
+        latent = codes[0].shape[1]
+        return _standard_normal_failures(torch.cat(codes, 1), _call_labels(latent), "VAE.sample: the z behind the samples")
+
+    return _messages("VAE.sample", cases, outputs, one)
+
+
+def _latent_codes(case, p):
+    """Invert the decoder built by :func:`_vae_sample_cases` on its first pixels: p (n, 1, 28, 28) → z (n, d)."""
+    latent = case["decoder.fc.weight"].shape[1]
+    a = case["decoder.fc.weight"][:latent].double()
+    logits = torch.logit(p.flatten(1)[:, :latent]) - case["decoder.fc_out.bias"][:latent].double()
+    return torch.linalg.solve(a, logits.T).T
+
+
+# -------------------------------------------------------------------------------------------------- vae_loss
+def _vae_loss_case(g, batch, latent, logits):
+    return _float32({
+        "logits": logits,
+        "x": _images(g, batch),
+        "mu": 1.5 * _sigma(g, batch, latent),
+        "logvar": _uniform(g, (batch, latent), -3, 1.5),
+    })
+
+
+def _vae_loss_cases(g):
+    return [_vae_loss_case(g, 6, 5, 3 * _sigma(g, 6, 1, 28, 28)), _vae_loss_case(g, 1, 2, _sigma(g, 1, 1, 28, 28))]
+
+
+def _vae_loss_stable_cases(g):
+    """Logits of ±50 and ±100 against the opposite pixel value: log(sigmoid(.)) gives inf or a clamp there."""
+    batch = 3
+    case = _vae_loss_case(g, batch, 4, 2 * _sigma(g, batch, 1, 28, 28))
+    extreme = torch.rand(batch, 1, 28, 28, generator=g) < 0.3
+    big = torch.tensor([50.0, 100.0])[torch.randint(2, (batch, 1, 28, 28), generator=g)]
+    sign = torch.where(torch.rand(batch, 1, 28, 28, generator=g) < 0.5, 1.0, -1.0)
+    case["logits"] = torch.where(extreme, sign * big, case["logits"])
+    case["x"] = torch.where(extreme, (sign < 0).float(), case["x"])  # confidently wrong pixels
+    return [case]
+
+
+def _verify_vae_loss(cases, outputs):
+    def one(case, out):
+        recon, kl = (part.mean() for part in _nelbo_parts(case["logits"], case["x"], case["mu"], case["logvar"]))
+        found = [
+            _scalar_mismatch("vae_loss recon (Bernoulli NLL summed over pixels, mean over the batch)", out["recon"], recon),
+            _scalar_mismatch("vae_loss kl (KL summed over latent dims, mean over the batch)", out["kl"], kl),
+            _scalar_mismatch("vae_loss loss (recon + kl)", out["loss"], recon + kl),
+        ]
+        return [message for message in found if message]
+
+    return _messages("vae_loss", cases, outputs, one)
+
+
+# ----------------------------------------------------------------------------------------- train_epoch, evaluate
+# The probes run these functions on a small linear VAE ("enc": 784 → 2d giving mu and logvar, "dec": d → 784)
+# whose noise comes from the case, and with a reference loss, so that only train_epoch / evaluate is graded.
+def _epoch_case(g):
+    n, latent = 12, 3
+    weights = {**_linear(g, "enc.", PIXELS, 2 * latent), **_linear(g, "dec.", latent, PIXELS)}
+    weights["dec.bias"] = weights["dec.bias"] - 3  # mostly dark pixels, so a heavily inked image costs more
+    weights["enc.bias"] = _uniform(g, (2 * latent,), -1.5, 1.5)  # codes away from the prior: a KL of a few nats
+    # the last (short) batch holds heavily inked images: its mean loss stands apart from the others
+    x = torch.cat([_images(g, n - 2, ink=0.15), _images(g, 2, ink=0.9)])
+    case = {**weights, "x": x, "labels": torch.randint(10, (n,), generator=g), "eps": _sigma(g, n, latent),
+            "batch_size": torch.tensor(5), "lr": torch.tensor(0.01, dtype=torch.float64)}
+    return [_float32(case)]
+
+
+def _batch_losses(params, case):
+    """Per-example negative ELBO (B,) of the stand-in VAE, batch by batch, as the probe's loader yields them."""
+    size = int(case["batch_size"])
+    for x, eps in zip(case["x"].split(size), case["eps"].split(size)):
+        mu, logvar = F.linear(x.double().flatten(1), params["enc.weight"], params["enc.bias"]).chunk(2, dim=1)
+        z = mu + torch.exp(logvar / 2) * eps.double()
+        logits = F.linear(z, params["dec.weight"], params["dec.bias"]).view(-1, 1, 28, 28)
+        recon, kl = _nelbo_parts(logits, x, mu, logvar)
+        yield recon + kl
+
+
+def _standin_params(case):
+    return {name: case[name].double().clone().requires_grad_() for name in ("enc.weight", "enc.bias", "dec.weight", "dec.bias")}
+
+
+def _oracle_epoch(case):
+    """Plain SGD, one step per batch on the batch-mean loss → (epoch mean per-example loss, parameters after)."""
+    params, total, lr = _standin_params(case), 0.0, float(case["lr"])
+    for losses in _batch_losses(params, case):
+        total += losses.sum().item()
+        grads = torch.autograd.grad(losses.mean(), list(params.values()))
+        with torch.no_grad():
+            for param, grad in zip(params.values(), grads):
+                param -= lr * grad
+    return total / len(case["x"]), {name: param.detach() for name, param in params.items()}
+
+
+def _verify_train_epoch(cases, outputs):
+    def one(case, out):
+        loss, params = _oracle_epoch(case)
+        batches = math.ceil(len(case["x"]) / int(case["batch_size"]))
+        if int(out["steps"]) != batches:
+            return [f"train_epoch made {int(out['steps'])} optimizer steps over {batches} batches; expected one per batch"]
+        found = [_scalar_mismatch("train_epoch return value (mean per-example loss over the epoch)", out["loss"], loss)]
+        found += [
+            _mismatch(f"parameter {name} after train_epoch (zero the gradients, backward, step, for each batch)",
+                      out[f"param.{name}"], value)
+            for name, value in params.items()
+        ]
+        return [message for message in found if message]
+
+    return _messages("train_epoch", cases, outputs, one)
+
+
+def _verify_evaluate(cases, outputs):
+    def one(case, out):
+        batches = math.ceil(len(case["x"]) / int(case["batch_size"]))
+        if bool(out["grad_enabled"]):
+            return ["evaluate must run the model under torch.no_grad()"]
+        if bool(out["has_grad"]):
+            return ["evaluate must not compute gradients (no backward)"]
+        if int(out["forward_calls"]) != batches:
+            return [f"evaluate called the model {int(out['forward_calls'])} times for {batches} batches; expected once per batch"]
+        params = _standin_params(case)
+        loss = torch.cat(list(_batch_losses(params, case))).mean().item()
+        found = [_scalar_mismatch("evaluate return value (mean per-example negative ELBO)", out["loss"], loss)]
+        found += [_mismatch(f"parameter {name} after evaluate (must not change)", out[f"param.{name}"], value.detach())
+                  for name, value in params.items()]
+        return [message for message in found if message]
+
+    return _messages("evaluate", cases, outputs, one)
+
+
+CHECKS = [
+    Check("test_reparameterize", "VAE", _reparameterize_cases, _verify_reparameterize),
+    Check("test_reparameterize_grad", "VAE", _reparameterize_grad_cases, _verify_reparameterize_grad),
+    Check("test_Encoder", "VAE", _encoder_cases, _verify_encoder),
+    Check("test_Decoder", "VAE", _decoder_cases, _verify_decoder),
+    Check("test_VAE_forward", "VAE", _vae_forward_cases, _verify_vae_forward),
+    Check("test_VAE_sample", "VAE", _vae_sample_cases, _verify_vae_sample),
+    Check("test_vae_loss", "VAE", _vae_loss_cases, _verify_vae_loss),
+    Check("test_vae_loss_stable", "VAE", _vae_loss_stable_cases, _verify_vae_loss),
+    Check("test_train_epoch", "VAE", _epoch_case, _verify_train_epoch),
+    Check("test_evaluate", "VAE", _epoch_case, _verify_evaluate),
+]

@@ -1,0 +1,19 @@
+# nbgrader configuration for homework 4. `hw4 grade` copies this file into the course directory it builds,
+# so an instructor running nbgrader or its formgrader there gets the same pipeline.
+c = get_config()  # noqa: F821 (nbgrader's config loader defines it)
+
+c.CourseDirectory.course_id = "hw4"
+c.CourseDirectory.db_assignments = [dict(name="hw4")]
+
+# Student code runs in a sandbox; the hidden tests' verdicts are computed afterwards, in this process.
+c.Autograde.autograde_preprocessors = [
+    "autograder.preprocessors.SandboxedExecute",
+    "autograder.preprocessors.TrustedVerify",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.Execute.timeout = 120  # seconds per cell; the whole notebook is capped by SandboxedExecute.wall_seconds

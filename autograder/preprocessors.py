@@ -1,0 +1,171 @@
+"""The two steps we add to nbgrader's autograde pipeline (see nbgrader_config.py).
+
+``SandboxedExecute`` is nbgrader's ``Execute`` with the kernel inside the sandbox, fresh probe inputs for
+this run, a wall clock for the whole notebook and a cap on output. ``TrustedVerify`` then decides every
+autograded test cell from the probe outputs, in this process, and writes the verdict as the cell's only
+output, which nbgrader's ``SaveAutoGrades`` turns into points.
+"""
+import hashlib
+import json
+import os
+import shutil
+import signal
+import threading
+from pathlib import Path
+
+import torch
+from jupyter_client.manager import AsyncKernelManager
+from nbclient.exceptions import DeadKernelError
+from nbformat.v4 import new_output
+from nbgrader import utils
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets import Bool, Dict, Integer, Unicode
+
+from hw4 import probe
+
+from . import sandbox
+from .checks import CHECKS
+
+
+class EnvKernelManager(AsyncKernelManager):
+    """A plain kernel (``--no-sandbox``) that gets the same extra environment as a sandboxed one."""
+
+    extra_env = Dict()
+
+    async def _async_pre_start_kernel(self, **kw):
+        kw["env"] = {**os.environ, **kw.get("env", {}), **self.extra_env}
+        return await super()._async_pre_start_kernel(**kw)
+
+
+def draw_cases(notebook, seed):
+    """Test id → fresh input cases for every check of ``notebook``, reproducible from ``seed``."""
+    cases = {}
+    for test_id, check in CHECKS.items():
+        if check.notebook == notebook:
+            digest = hashlib.sha256(f"{seed}:{test_id}".encode()).digest()
+            cases[test_id] = check.make_cases(torch.Generator().manual_seed(int.from_bytes(digest[:7], "big")))
+    return cases
+
+
+class SandboxedExecute(Execute):
+    use_sandbox = Bool(True, help="run student code in the bubblewrap sandbox").tag(config=True)
+    work_dir = Unicode(help="this student's scratch root; each notebook gets a fresh folder in it").tag(config=True)
+    seed = Integer(0, help="seed of this run's probe inputs").tag(config=True)
+    slot = Integer(0, help="sandbox slot: concurrent sandboxes need different slots").tag(config=True)
+    wall_seconds = Integer(300, help="the whole notebook's time limit").tag(config=True)
+    memory_bytes = Integer(4 * 2**30, help="memory limit of the student's kernel").tag(config=True)
+    max_output_bytes = Integer(2**20, help="output kept per notebook; the rest is dropped").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        name = resources["nbgrader"]["notebook"]
+        scratch = Path(self.work_dir) / name
+        shutil.rmtree(scratch, ignore_errors=True)
+        probe_dir = scratch / "probe"
+        probe_dir.mkdir(parents=True)
+        cases = draw_cases(name, self.seed)
+        for test_id, test_cases in cases.items():
+            probe.write(probe.input_path(probe_dir, test_id), test_cases)
+        if self.use_sandbox:
+            sandbox.prepare_scratch(scratch, self.slot)
+        state = resources["hw4"] = dict(cases=cases, probe_dir=str(probe_dir), status="ok", reason="")
+        self._scratch, self._state, self._output_bytes = scratch, state, 0
+        self.kernel_manager_class = sandbox.SandboxedKernelManager if self.use_sandbox else EnvKernelManager
+        resources.setdefault("metadata", {})["path"] = str(scratch)
+        clock = threading.Timer(self.wall_seconds, self._out_of_time)
+        clock.start()
+        try:
+            super().preprocess(nb, resources)
+        except DeadKernelError:
+            if state["status"] == "ok":
+                state.update(status="crashed", reason=f"{name}: the kernel died (out of memory, or the code "
+                                                      "ended its own process)")
+        finally:
+            clock.cancel()
+            # beside the scratch folder, where the student's code cannot write
+            (Path(self.work_dir) / f"{name}.state.json").write_text(json.dumps(dict(status=state["status"], reason=state["reason"])))
+        return nb, resources
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        km.extra_env = {"NBGRADER_EXECUTION": "autograde", "HW4_OFFLINE": "1", probe.PROBE_DIR: self._state["probe_dir"]}
+        if self.use_sandbox:
+            km.scratch, km.slot = str(self._scratch), self.slot
+            km.limits = dict(memory_bytes=self.memory_bytes)
+        return km
+
+    def _out_of_time(self):
+        """Kill the kernel; nbclient then stops with DeadKernelError."""
+        self._state.update(status="timeout", reason=f"{self._scratch.name}: still running after "
+                                                    f"{self.wall_seconds} s, so it was stopped")
+        process = getattr(getattr(self.km, "provisioner", None), "process", None)
+        if process is not None:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)  # kernels run in a session of their own
+            except ProcessLookupError:
+                pass
+
+    def on_cell_executed(self, **kwargs):
+        super().on_cell_executed(**kwargs)
+        reply = kwargs["execute_reply"]["content"]
+        if reply.get("ename") == "CellTimeoutError" and self._state["status"] == "ok":
+            self._state.update(status="timeout", reason=f"{self._scratch.name}: a cell ran longer than "
+                                                        f"{self.timeout} s")
+
+    def output(self, outs, msg, display_id, cell_index):
+        """Keep at most ``max_output_bytes`` of output, so that a flood cannot fill the grader's memory."""
+        if self._output_bytes > self.max_output_bytes:
+            return None
+        self._output_bytes += len(json.dumps(msg["content"], default=str))
+        if self._output_bytes > self.max_output_bytes:
+            outs.append(new_output("stream", name="stdout", text="\n[output truncated by the grader]\n"))
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
+
+class TrustedVerify(NbGraderPreprocessor):
+    """Score each autograded test cell by comparing the probe outputs with the oracle, here."""
+
+    def preprocess(self, nb, resources):
+        state = resources["hw4"]
+        sources = {cell.metadata.nbgrader["grade_id"]: cell.source for cell in nb.cells if utils.is_solution(cell)}
+        for cell in nb.cells:
+            if utils.is_grade(cell) and not utils.is_solution(cell) and cell.cell_type == "code":
+                failures = verdict(cell, state, sources)
+                cell.outputs = [_failed(failures) if failures else _passed(len(state["cases"].get(_id(cell), ())))]
+        return nb, resources
+
+
+def _id(cell):
+    return cell.metadata.nbgrader["grade_id"]
+
+
+def verdict(cell, state, sources):
+    """The failure messages for one test cell ([] when it passes)."""
+    check = CHECKS[_id(cell)]  # a test cell without a check is a bug in the source notebook
+    failures = [f"{name} must not use torch.distributions: write the formula with plain tensor operations"
+                for name in check.no_distributions_in if "distributions" in sources.get(name, "")]
+    recorded = probe.output_path(state["probe_dir"], check.test_id)
+    if not recorded.is_file():
+        return failures + [_not_run(cell, state)]
+    try:
+        return failures + list(check.verify(state["cases"][check.test_id], probe.read(recorded)))
+    except Exception as err:  # outputs of the wrong kind must cost the test, not the grading run
+        return failures + [f"the outputs could not be checked ({type(err).__name__}: {err})"]
+
+
+def _not_run(cell, state):
+    errors = [f"{out.ename}: {out.evalue}" for out in cell.get("outputs", []) if out.output_type == "error"]
+    if errors:
+        return f"the test stopped before the grader's checks ran: {errors[-1]}"[:2000]
+    if state["status"] != "ok":
+        return f"the test never ran: {state['reason']}"
+    return "the test never ran (an earlier cell may have failed or ended the kernel)"
+
+
+def _passed(n_cases):
+    return new_output("stream", name="stdout", text=f"passed: the grader checked {n_cases} fresh cases\n")
+
+
+def _failed(failures):
+    text = failures[0] if len(failures) == 1 else "\n".join(f"- {message}" for message in failures)
+    return new_output("error", ename="TestFailed", evalue=text, traceback=["TestFailed:", text])

@@ -1,0 +1,94 @@
+"""`hw4 results`: run the reference solution end to end; rewrite hw4_results/ and hw4.results.zip.
+
+The source notebooks run through a real Jupyter kernel with ``$HW4_RESULTS_DIR`` set, so their figures
+and metrics land in the folder (see hw4/report.py). The archive is byte-identical whenever the folder
+is: entries are sorted and carry a fixed timestamp. Run-specific facts (wall time, date) go to run.json,
+which stays outside the archive for that reason.
+"""
+import hashlib
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+import zipfile
+from importlib.metadata import version
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbconvert import HTMLExporter
+from tqdm.auto import tqdm
+
+from .course import NOTEBOOKS, SOURCE
+from .release import REPO
+
+RESULTS = REPO / "hw4_results"
+ARCHIVE = REPO / "hw4.results.zip"
+RUN_INFO = "run.json"
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold
+LIBRARIES = ("torch", "torchvision", "numpy", "matplotlib", "nbgrader", "mlxtend")
+
+
+def execute(name, results_dir, fast):
+    """Run the source notebook ``name`` with a progress bar; return the executed notebook."""
+    nb = nbformat.read(SOURCE / f"{name}.ipynb", as_version=4)
+    env = {"HW4_RESULTS_DIR": str(results_dir), "TQDM_DISABLE": "1"}  # progress bars would vary run to run
+    if fast:
+        env["HW4_FAST"] = "1"
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)  # the kernel inherits this process's environment
+    try:
+        with tqdm(total=len(nb.cells), desc=name, unit="cell") as bar:
+            client = NotebookClient(nb, timeout=3600, kernel_name="python3", record_timing=False,
+                                    resources={"metadata": {"path": str(REPO)}},
+                                    on_cell_executed=lambda **_: bar.update())
+            client.execute()
+    finally:
+        for key, value in saved.items():
+            os.environ.pop(key) if value is None else os.environ.__setitem__(key, value)
+    return nb
+
+
+def provenance(fast):
+    """What produced these results, for metrics.json."""
+    sources = {f"{name}.ipynb": hashlib.sha256((SOURCE / f"{name}.ipynb").read_bytes()).hexdigest()
+               for name in NOTEBOOKS}
+    return dict(mode="fast" if fast else "full", source_notebooks_sha256=sources,
+                python=platform.python_version(), libraries={lib: version(lib) for lib in LIBRARIES})
+
+
+def write_archive(folder, archive):
+    """Zip ``folder`` (less run.json) with sorted entries and fixed timestamps and permissions."""
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and path.name != RUN_INFO:
+                info = zipfile.ZipInfo(f"{folder.name}/{path.relative_to(folder).as_posix()}", ZIP_TIME)
+                info.external_attr = 0o644 << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                zf.writestr(info, path.read_bytes())
+
+
+def make_results(fast=False, out=RESULTS, archive=ARCHIVE):
+    started = time.monotonic()
+    out, archive = Path(out), Path(archive)
+    with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
+        staging = Path(tmp) / out.name
+        staging.mkdir()
+        for name in NOTEBOOKS:
+            html, _ = HTMLExporter().from_notebook_node(execute(name, staging, fast))
+            (staging / f"{name}.html").write_text(html)
+        metrics_path = staging / "metrics.json"
+        metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
+        metrics.update(provenance(fast))
+        metrics_path.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+        shutil.copyfile(Path(__file__).with_name("results_readme.md"), staging / "README.md")
+        (staging / RUN_INFO).write_text(json.dumps(dict(
+            wall_seconds=round(time.monotonic() - started, 1), finished=time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+            machine=platform.platform()), indent=2) + "\n")
+        shutil.rmtree(out, ignore_errors=True)
+        staging.rename(out)
+    write_archive(out, archive)
+    print(f"wrote {out}/ and {archive} in {time.monotonic() - started:.0f} s")
+    return out

@@ -1,0 +1,139 @@
+"""Grade one student: nbgrader autograde and feedback in a private course directory.
+
+Everything a worker needs comes in its arguments and everything it produces goes back in the returned
+dict, so the same function runs in a local process pool or on a Dask worker, and only the caller writes
+the class's gradebook and result files.
+"""
+import json
+import os
+import secrets
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook
+from traitlets.config import Config
+
+from . import course
+from .course import ASSIGNMENT, NOTEBOOKS
+
+SEVERITY = ("ok", "timeout", "crashed", "invalid", "missing")
+
+
+def worst(statuses):
+    return max(statuses, key=SEVERITY.index, default="ok")
+
+
+def grade_student(student_id, notebooks, tests, settings):
+    """Grade ``notebooks`` (name → submissions.Notebook); ``tests`` lists (notebook, test_id, points)."""
+    started = time.monotonic()
+    work = Path(tempfile.mkdtemp(prefix="hw4-grade-", dir=settings.get("work_root")))
+    try:
+        root = course.make_course(work / "course")
+        (root / "gradebook.db").write_bytes(settings["gradebook"])
+        seed = secrets.randbits(62)  # fresh inputs every run: nothing to learn from the release
+        states = _autograde(root, work, student_id, notebooks, seed, settings) if _gradable(notebooks) else {}
+        result = _collect(root, student_id, notebooks, tests, states)
+        result.update(seed=seed, seconds=round(time.monotonic() - started, 2))
+        return result
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _gradable(notebooks):
+    return any(nb.text is not None for nb in notebooks.values())
+
+
+def _overrides(work, seed, settings):
+    config = Config()
+    execute = config.SandboxedExecute
+    execute.work_dir, execute.seed = str(work / "scratch"), seed
+    execute.use_sandbox = settings.get("sandbox", True)
+    execute.slot = os.getpid() % 4096  # concurrent workers are distinct processes
+    for name in ("wall_seconds", "memory_bytes"):
+        if name in settings:
+            setattr(execute, name, settings[name])
+    return config
+
+
+def _autograde(root, work, student_id, notebooks, seed, settings):
+    """Run nbgrader autograde + generate_feedback; return notebook → {status, reason} of execution."""
+    submitted = root / "submitted" / student_id / ASSIGNMENT
+    submitted.mkdir(parents=True)
+    for nb in notebooks.values():
+        if nb.text is not None:
+            (submitted / f"{nb.name}.ipynb").write_text(nb.text)
+    api = course.api(root, _overrides(work, seed, settings))
+    graded = api.autograde(ASSIGNMENT, student_id, force=True, create=True)
+    states = {}
+    for name in NOTEBOOKS:
+        state_file = work / "scratch" / f"{name}.state.json"
+        if state_file.exists():
+            states[name] = json.loads(state_file.read_text())
+    if not graded["success"]:
+        reason = "nbgrader could not grade it: " + graded.get("error", "").strip().splitlines()[-1][:300]
+        for name, nb in notebooks.items():
+            if nb.text is not None and states.get(name, {}).get("status", "ok") == "ok":
+                states[name] = dict(status="crashed", reason=f"{name}: {reason}", failed=True)
+    else:
+        course.succeed(api.generate_feedback(ASSIGNMENT, student_id, force=True), "generate_feedback")
+    return states
+
+
+def _collect(root, student_id, notebooks, tests, states):
+    """The student's row: statuses, per-test scores and messages, feedback and graded notebooks."""
+    statuses, errors = [], []
+    for name, nb in notebooks.items():
+        status, reason = nb.status, nb.reason
+        if status == "ok" and name in states:
+            status, reason = states[name]["status"], states[name]["reason"]
+        statuses.append(status)
+        errors += [reason] if reason else []
+        errors += [f"{name}: {note}" for note in nb.notes]
+    result = dict(student_id=student_id, status=worst(statuses), errors=errors, tests={}, feedback={}, autograded={},
+                  submitted={name: nb.sha256 for name, nb in notebooks.items()})
+    graded_dir = root / "autograded" / student_id / ASSIGNMENT
+    cells = {}
+    for name in NOTEBOOKS:
+        path = graded_dir / f"{name}.ipynb"
+        if path.exists() and not states.get(name, {}).get("failed"):
+            result["autograded"][name] = path.read_text()
+            cells.update(_test_outputs(nbformat.reads(result["autograded"][name], as_version=4)))
+            feedback = root / "feedback" / student_id / ASSIGNMENT / f"{name}.html"
+            if feedback.exists():
+                result["feedback"][f"{name}.html"] = feedback.read_text()
+    scores = _scores(root, student_id, result["autograded"])
+    for notebook, test_id, points in tests:
+        message = cells.get(test_id) if test_id in scores else _absent(notebooks[notebook])
+        result["tests"][test_id] = dict(score=scores.get(test_id, 0.0), max_score=points, message=message or "")
+    result["score"] = sum(t["score"] for t in result["tests"].values())
+    result["max_score"] = sum(t["max_score"] for t in result["tests"].values())
+    return result
+
+
+def _absent(nb):
+    return nb.reason or f"{nb.name}.ipynb could not be graded"
+
+
+def _test_outputs(notebook):
+    """Test id → the verdict TrustedVerify wrote ('' when it passed)."""
+    messages = {}
+    for cell in notebook.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id and cell.cell_type == "code":
+            messages[grade_id] = "".join(out.get("evalue", "") for out in cell.get("outputs", [])
+                                         if out.output_type == "error")
+    return messages
+
+
+def _scores(root, student_id, graded):
+    """Test id → points, as nbgrader's gradebook recorded them."""
+    scores = {}
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        for name in graded:
+            for grade in gb.find_submission_notebook(name, ASSIGNMENT, student_id).grades:
+                if grade.cell.cell_type == "code":
+                    scores[grade.name] = float(grade.score)
+    return scores

@@ -1,0 +1,218 @@
+"""The KL checks against realistic student code: right answers pass, wrong ones are caught.
+
+Student code runs here by plain calls (no sandbox) through the same probe functions the source notebook's
+hidden tests pass to ``probe.run``; the reference solutions come from the source notebook's solution cells.
+"""
+import importlib.util
+import math
+import re
+from pathlib import Path
+from statistics import NormalDist
+from unittest import mock
+
+import nbformat
+import pytest
+import torch
+
+from autograder.checks import CHECKS, kl
+from hw4 import probe
+
+HERE = Path(__file__).resolve().parent
+SOURCE = HERE.parent / "autograder" / "source" / "hw4" / "KL_derivation.ipynb"
+FUNCTIONS = ("mvn_log_prob", "kl_mvn", "kl_mc", "kl_diag_std_normal")
+HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
+
+
+def _cells():
+    return {cell.metadata["nbgrader"]["grade_id"]: cell
+            for cell in nbformat.read(SOURCE, as_version=4).cells if "nbgrader" in cell.metadata}
+
+
+CELLS = _cells()
+KL_CHECKS = {test_id: check for test_id, check in CHECKS.items() if check.notebook == "KL_derivation"}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """The cases are small: threading them only adds overhead, badly so on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _checks_of(name):
+    return [check for test_id, check in KL_CHECKS.items() if test_id.startswith(f"test_{name}_")]
+
+
+def _reference_namespace():
+    namespace = {}
+    exec(CELLS["imports"].source, namespace)
+    for name in FUNCTIONS:
+        exec(CELLS[name].source, namespace)
+    return namespace
+
+
+REFERENCE = _reference_namespace()
+
+
+def _load_catalog():
+    """tests/catalog_kl.py by path, whether or not tests/ is a package."""
+    spec = importlib.util.spec_from_file_location("catalog_kl", HERE / "catalog_kl.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.RIGHT, module.WRONG
+
+
+RIGHT, WRONG = _load_catalog()
+
+
+def _probe_functions(namespace, source):
+    """Run test-cell code in ``namespace``, recording the function each ``probe.run`` receives."""
+    recorded = {}
+    with mock.patch.object(probe, "run", lambda test_id, fn: recorded.setdefault(test_id, fn)):
+        exec(source, namespace)
+    return recorded
+
+
+def _with_student(name, code):
+    namespace = dict(REFERENCE)
+    exec(code, namespace)
+    return namespace
+
+
+def _failures(check, fn, seed):
+    cases = check.make_cases(torch.Generator().manual_seed(seed))
+    return check.verify(cases, probe._call_each(cases, fn))
+
+
+def _catalog(entries):
+    return [pytest.param(name, label, code, id=f"{name}-{label}")
+            for name, by_label in entries.items() for label, code in by_label.items()]
+
+
+# ------------------------------------------------------------------ the notebook and the registry agree
+
+def test_every_test_cell_has_its_check_and_probes_its_own_id():
+    test_cells = {grade_id for grade_id, cell in CELLS.items()
+                  if cell.metadata["nbgrader"]["grade"] and cell.cell_type == "code"}
+    assert test_cells == set(KL_CHECKS)
+    for test_id in test_cells:
+        hidden = HIDDEN.search(CELLS[test_id].source)
+        assert hidden, f"{test_id} has no hidden section"
+        assert list(_probe_functions(dict(REFERENCE), hidden.group(1))) == [test_id]
+
+
+def test_catalog_covers_every_function_with_enough_entries():
+    for name in FUNCTIONS:
+        assert len(WRONG[name]) >= 6 and len(RIGHT[name]) >= 3, name
+        assert _checks_of(name), f"no check for {name}"
+        for code in [*WRONG[name].values(), *RIGHT[name].values()]:
+            assert code.lstrip().startswith(f"def {name}("), code
+
+
+def test_no_distributions_rule_names_the_right_cells():
+    expected = {"kl_mvn": ("kl_mvn",), "kl_mc": ("kl_mc",), "mvn_log_prob": (), "kl_diag_std_normal": ()}
+    for name, cells in expected.items():
+        for check in _checks_of(name):
+            assert check.no_distributions_in == cells, check.test_id
+    for grade_id in ("kl_mvn", "kl_mc"):
+        cell = CELLS[grade_id]
+        assert cell.metadata["nbgrader"]["solution"] and cell.source.startswith(f"def {grade_id}(")
+        assert "distributions" not in cell.source
+
+
+# ------------------------------------------------------------------ the catalog
+
+@pytest.mark.parametrize("name, label, code", _catalog(RIGHT))
+def test_right_implementation_passes_visible_and_hidden_tests(name, label, code):
+    namespace = _with_student(name, code)
+    for check in _checks_of(name):
+        fn = _probe_functions(namespace, CELLS[check.test_id].source)[check.test_id]  # visible asserts run too
+        for seed in (0, 1):
+            assert _failures(check, fn, seed) == [], f"{label} on {check.test_id}, seed {seed}"
+
+
+@pytest.mark.parametrize("name, label, code", _catalog(WRONG))
+def test_wrong_implementation_fails_a_hidden_test(name, label, code):
+    namespace = _with_student(name, code)
+    failures = []
+    for check in _checks_of(name):
+        fn = _probe_functions(namespace, HIDDEN.search(CELLS[check.test_id].source).group(1))[check.test_id]
+        failures += _failures(check, fn, seed=0)
+    assert failures, f"no hidden test of {name} catches '{label}'"
+    assert all(message.startswith(f"{name} ") for message in failures), failures
+
+
+# ------------------------------------------------------------------ kl_mc's statistical test
+
+def _mc_estimate_fn():
+    source = HIDDEN.search(CELLS["test_kl_mc_estimate"].source).group(1)
+    return _probe_functions(dict(REFERENCE), source)["test_kl_mc_estimate"]
+
+
+def test_mc_tolerance_holds_for_the_reference_over_seeds():
+    check, fn = KL_CHECKS["test_kl_mc_estimate"], _mc_estimate_fn()
+    for seed in range(2, 12):
+        assert _failures(check, fn, seed) == [], f"seed {seed}"
+
+
+def _log_ratio_variance(case):
+    """Var f under p from ½ tr((M − I)²) + ‖b‖², computed with explicit inverses (independent of kl.py)."""
+    mu1, sigma1, mu2, sigma2 = (case[name].double() for name in ("mu1", "Sigma1", "mu2", "Sigma2"))
+    l1, inv2 = torch.linalg.cholesky(sigma1), torch.linalg.inv(sigma2)
+    m_minus_i = l1.mT @ inv2 @ l1 - torch.eye(mu1.shape[-1], dtype=torch.float64)
+    b = l1.mT @ inv2 @ (mu1 - mu2).unsqueeze(-1)
+    return 0.5 * (m_minus_i @ m_minus_i).diagonal(dim1=-2, dim2=-1).sum(-1) + b.square().sum((-2, -1))
+
+
+def test_log_ratio_variance_formula_matches_samples():
+    case = kl._mc_estimate_cases(torch.Generator().manual_seed(0))[1]
+    mu1, sigma1, mu2, sigma2 = (case[name] for name in ("mu1", "Sigma1", "mu2", "Sigma2"))
+    gen = torch.Generator().manual_seed(0)
+    x = mu1 + (torch.linalg.cholesky(sigma1) @ torch.randn(200_000, mu1.shape[-1], 1, generator=gen,
+                                                             dtype=mu1.dtype)).squeeze(-1)
+    log_ratio = REFERENCE["mvn_log_prob"](x, mu1, sigma1) - REFERENCE["mvn_log_prob"](x, mu2, sigma2)
+    assert log_ratio.var().item() == pytest.approx(_log_ratio_variance(case).item(), rel=0.05)
+
+
+def test_mc_tolerance_is_rigorous_but_not_loose():
+    """The Chernoff width can never beat the Gaussian quantile, and should stay close to it."""
+    cases = kl._mc_estimate_cases(torch.Generator().manual_seed(0))
+    delta = 1e-6
+    z = NormalDist().inv_cdf(1 - delta / 2)
+    for case in cases:
+        n = int(case["n"])
+        ratio = kl.mc_tolerance(case, n, delta) / (z * _log_ratio_variance(case).sqrt() / math.sqrt(n))
+        assert (ratio >= 1).all() and (ratio <= 1.5).all(), ratio
+
+
+# ------------------------------------------------------------------ inputs and messages
+
+@pytest.mark.parametrize("test_id", sorted(KL_CHECKS))
+def test_make_cases_uses_only_its_generator(test_id):
+    check = KL_CHECKS[test_id]
+    global_state = torch.get_rng_state()
+    first, again = (check.make_cases(torch.Generator().manual_seed(5)) for _ in range(2))
+    other = check.make_cases(torch.Generator().manual_seed(6))
+    assert torch.equal(torch.get_rng_state(), global_state)
+    assert all(a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a) for a, b in zip(first, again))
+    assert any(not torch.equal(a[k], b[k]) for a, b in zip(first, other) for k in a if k != "n")
+
+
+def test_high_dim_cases_have_the_promised_dimensions_and_dtypes():
+    cases = kl._kl_high_dim_cases(torch.Generator().manual_seed(0))
+    assert {(case["mu1"].shape[-1], case["mu1"].dtype) for case in cases} >= {(256, torch.float32), (256, torch.float64)}
+    for case in cases:
+        eigenvalues = torch.linalg.eigvalsh(case["Sigma1"].double())
+        assert eigenvalues.min() > 0 and eigenvalues.max() / eigenvalues.min() < 1.01e3
+
+
+def test_messages_report_errors_and_shapes():
+    check = KL_CHECKS["test_kl_mvn_batched"]
+    cases = check.make_cases(torch.Generator().manual_seed(0))
+    raised = check.verify(cases, ["RuntimeError: shapes do not match"] * len(cases))
+    assert len(raised) == len(cases) and all("raised RuntimeError: shapes do not match" in m for m in raised)
+    flat = check.verify(cases[:1], [{"out": torch.zeros(4)}])
+    assert flat == ["kl_mvn is wrong for batched inputs mu1 (3,1,5), Sigma1 (4,5,5), mu2 (5,), Sigma2 (5,5), "
+                    "float32: expected shape (3,4), got (4,)"]

@@ -1,0 +1,416 @@
+"""The grading sandbox, exercised with real sandboxed runs.
+
+Every hostile case is bounded on its own (small limits, short timeouts, loops
+that stop after N steps) so that a broken sandbox fails the test instead of
+taking the machine down.  Slots 900+ keep clear of graders running beside us.
+"""
+import dataclasses
+import errno
+import json
+import os
+import shutil
+import socket
+import sys
+import textwrap
+import threading
+import time
+from importlib.util import find_spec
+from pathlib import Path
+
+import pytest
+from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell, new_notebook
+from traitlets.config import Config
+
+from autograder import sandbox
+from autograder.sandbox import MiB, Limits, SandboxError, SandboxedKernelManager
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("bwrap") is None,
+    reason="the sandbox needs root and bubblewrap",
+)
+
+SLOT, OTHER_SLOT = 900, 901
+SMALL = Limits(memory_bytes=512 * MiB, processes=32, cpu_seconds=10,
+               file_bytes=1 * MiB, open_files=64, tmp_bytes=16 * MiB)
+# importing torch alone maps ~750 MiB of RLIMIT_DATA
+TORCH = dataclasses.replace(SMALL, memory_bytes=1024 * MiB)
+REPO = Path(sandbox.__file__).resolve().parents[1]
+
+
+def py(code, scratch, *, slot=SLOT, limits=SMALL, timeout=20, env=None):
+    """Run Python `code` in the sandbox; the last stdout line is parsed as JSON."""
+    result = sandbox.run([sys.executable, "-c", textwrap.dedent(code)], scratch,
+                         limits=limits, slot=slot, env=env, timeout=timeout)
+    assert sandbox.sandbox_pids(slot) == []
+    return result
+
+
+def out(result):
+    assert result.returncode == 0, result.stderr.decode()
+    return json.loads(result.stdout.decode().splitlines()[-1])
+
+
+@pytest.fixture
+def scratch(tmp_path):
+    return tmp_path / "scratch"
+
+
+def test_runs_unprivileged_in_scratch_with_allowlisted_env(scratch, monkeypatch):
+    monkeypatch.setenv("HW4_GRADER_SECRET", "s3cret")
+    got = out(py("""
+        import json, os
+        print(json.dumps([os.getuid(), os.getgid(), os.getgroups(), os.getcwd(), dict(os.environ)]))
+    """, scratch, env={"HW4_OFFLINE": "1"}))
+    uid, gid, groups, cwd, env = got
+    assert uid == gid == sandbox.uid_for(SLOT) and groups == []
+    assert cwd == str(scratch)
+    assert env["HOME"] == str(scratch) and env["HW4_OFFLINE"] == "1"
+    assert env["OMP_NUM_THREADS"] == "1"
+    assert "HW4_GRADER_SECRET" not in env
+
+
+def test_no_network(scratch):
+    with socket.socket() as server, socket.socket(socket.AF_UNIX) as abstract:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        abstract.bind(f"\0hw4-sandbox-test-{os.getpid()}")
+        abstract.listen()
+        got = out(py(f"""
+            import json, socket
+            def attempt(family, address):
+                try:
+                    with socket.socket(family) as s:
+                        s.settimeout(2)
+                        s.connect(address)
+                    return "connected"
+                except OSError as e:
+                    return type(e).__name__
+            def resolve(name):
+                try:
+                    return str(socket.getaddrinfo(name, 80))
+                except OSError as e:
+                    return type(e).__name__
+            print(json.dumps([
+                attempt(socket.AF_INET, ("127.0.0.1", {server.getsockname()[1]})),
+                attempt(socket.AF_UNIX, "\\0hw4-sandbox-test-{os.getpid()}"),
+                attempt(socket.AF_INET, ("8.8.8.8", 53)),
+                resolve("example.com"),
+            ]))
+        """, scratch, timeout=10))
+    assert "connected" not in got, got
+    assert got[3] == "gaierror"
+
+
+def test_system_and_runtime_are_read_only(scratch):
+    targets = ["/usr/x", "/etc/x", "/x", f"{sys.prefix}/x", f"{sys.base_prefix}/x",
+               f"{find_spec('hw4').submodule_search_locations[0]}/x"]
+    got = out(py(f"""
+        import json
+        results = []
+        for path in {targets!r}:
+            try:
+                open(path, "w").close()
+                results.append("written")
+            except OSError as e:
+                results.append(e.errno)
+        print(json.dumps(results))
+    """, scratch))
+    assert all(r in (errno.EROFS, errno.EACCES, errno.ENOENT) for r in got), got
+
+
+def test_instructor_side_is_invisible(scratch, tmp_path):
+    secret = tmp_path / "instructor" / "hidden_tests.py"
+    secret.parent.mkdir()
+    secret.write_text("SECRET = 42\n")
+    paths = [str(secret), str(REPO / "autograder"), str(REPO / "autograder" / "sandbox.py"),
+             str(REPO / "pyproject.toml"), str(REPO / "README.md"), "/etc/shadow", "/root/.bashrc",
+             "/work/main/autograder", "/work/main/README.md"]
+    got = out(py(f"""
+        import json, os
+        print(json.dumps({{p: os.path.exists(p) for p in {paths!r}}}))
+    """, scratch))
+    assert not any(got.values()), got
+
+
+def test_only_python_runtime_is_bound_from_the_repo(scratch):
+    bound = {Path(p).name for p in sandbox._runtime_dirs() if Path(p).parent == REPO}
+    got = out(py(f"""
+        import json, os
+        print(json.dumps(sorted(os.listdir({str(REPO)!r}))))
+    """, scratch))
+    assert set(got) == bound
+
+
+def _stale_editable_install():
+    """setuptools' editable finder lists `autograder` as a namespace package
+    (importable, if empty, anywhere) when installed before its __init__.py
+    existed; `pip install -e .` again fixes that."""
+    return any("autograder" in getattr(module, "NAMESPACES", {})
+               for name, module in list(sys.modules.items()) if name.startswith("__editable__"))
+
+
+def test_autograder_not_importable_but_hw4_and_torch_are(scratch):
+    got = out(py("""
+        import json, os
+        result = {}
+        try:
+            import autograder
+            # A stale editable install can still give an empty namespace package.
+            empty = getattr(autograder, "__file__", None) is None and not any(
+                os.path.exists(p) for p in autograder.__path__)
+            result["autograder"] = "empty namespace" if empty else "IMPORTED"
+        except ImportError:
+            result["autograder"] = "blocked"
+        try:
+            import autograder.sandbox
+            result["instructor code"] = "IMPORTED"
+        except ImportError:
+            result["instructor code"] = "blocked"
+        import hw4, torch
+        result["torch"] = torch.ones(3).sum().item()
+        try:
+            torch.empty(2**29)  # 2 GiB against a 1 GiB limit
+            result["big tensor"] = "allocated"
+        except RuntimeError:
+            result["big tensor"] = "refused"
+        print(json.dumps(result))
+    """, scratch, limits=TORCH, timeout=60))
+    assert got["instructor code"] == "blocked"
+    if _stale_editable_install():
+        assert got["autograder"] == "empty namespace"
+    else:
+        assert got["autograder"] == "blocked"
+    assert got["torch"] == 3.0 and got["big tensor"] == "refused"
+
+
+def test_writes_only_to_scratch_and_private_tmp(scratch, tmp_path):
+    private = f"/tmp/hw4-sandbox-private-{os.getpid()}"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    got = out(py(f"""
+        import json
+        results = {{}}
+        for path in ["result.txt", {private!r}, {str(outside / "x.txt")!r}]:
+            try:
+                with open(path, "w") as f:
+                    f.write("hi")
+                results[path] = "ok"
+            except OSError as e:
+                results[path] = e.errno
+        print(json.dumps(results))
+    """, scratch))
+    assert got["result.txt"] == "ok" and (scratch / "result.txt").read_text() == "hi"
+    assert got[private] == "ok" and not Path(private).exists()
+    assert got[str(outside / "x.txt")] == errno.ENOENT and not any(outside.iterdir())
+
+
+def test_memory_hog_gets_memory_error(scratch):
+    result = py("""
+        chunks = []
+        for _ in range(64):  # would stop at 2 GiB by itself
+            chunks.append(bytearray(32 * 2**20))
+    """, scratch)
+    assert result.returncode != 0 and b"MemoryError" in result.stderr
+
+
+def test_fork_storm_is_contained(scratch):
+    got = out(py("""
+        import json, os, time
+        forks = 0
+        for _ in range(200):  # stops by itself if not contained
+            try:
+                pid = os.fork()
+            except BlockingIOError:
+                break
+            if pid == 0:
+                time.sleep(30)
+                os._exit(0)
+            forks += 1
+        print(json.dumps(forks))
+    """, scratch, timeout=20))
+    assert got < SMALL.processes
+
+
+def test_fork_storm_does_not_starve_another_slot(tmp_path):
+    full = tmp_path / "storm" / "full"
+    storm = threading.Thread(target=py, args=("""
+        import os, time
+        for _ in range(200):
+            try:
+                if os.fork() == 0:
+                    time.sleep(30)
+                    os._exit(0)
+            except BlockingIOError:
+                open("full", "w").close()
+                time.sleep(4)
+                break
+    """, tmp_path / "storm"), kwargs={"slot": OTHER_SLOT, "timeout": 20})
+    storm.start()
+    try:
+        deadline = time.monotonic() + 15
+        while not full.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert full.exists()
+        got = out(py("""
+            import json, os
+            pid = os.fork()
+            if pid == 0:
+                os._exit(0)
+            print(json.dumps(os.waitpid(pid, 0)[1]))
+        """, tmp_path / "neighbour"))
+        assert got == 0
+    finally:
+        storm.join()
+
+
+def test_cpu_loop_killed_by_cpu_limit(scratch):
+    result = py("while True: pass", scratch, limits=Limits(cpu_seconds=1), timeout=20)
+    assert result.returncode == 128 + 9 and not result.timed_out
+
+
+def test_timeout_kills_sigterm_ignorer_and_its_children(scratch):
+    result = py("""
+        import os, signal, time
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        os.fork()  # parent and child both ignore SIGTERM
+        time.sleep(60)
+    """, scratch, timeout=1)
+    assert result.timed_out and result.seconds < 5
+
+
+def test_double_forked_daemon_is_gone_after_run(scratch):
+    result = py("""
+        import os, signal, time
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
+                open("daemon-started", "w").close()
+                time.sleep(60)
+            os._exit(0)
+        while not os.path.exists("daemon-started"):
+            time.sleep(0.01)
+    """, scratch, timeout=10)
+    assert result.returncode == 0 and not result.timed_out
+    assert (scratch / "daemon-started").exists()
+    assert sandbox.sandbox_pids(SLOT) == []
+
+
+def test_kill_tree_on_a_running_sandbox(scratch):
+    import subprocess
+    argv = sandbox.sandbox_argv(
+        [sys.executable, "-c", "import os, signal, time\n"
+         "signal.signal(signal.SIGTERM, signal.SIG_IGN)\nos.fork()\ntime.sleep(60)"],
+        sandbox.prepare_scratch(scratch, SLOT), limits=SMALL, slot=SLOT)
+    process = subprocess.Popen(argv, start_new_session=True)
+    deadline = time.monotonic() + 10
+    while len(sandbox.sandbox_pids(SLOT)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(sandbox.sandbox_pids(SLOT)) == 2
+    assert sandbox.kill_tree(process, SLOT) == []
+
+
+def test_host_processes_invisible_and_unsignalable(scratch):
+    got = out(py(f"""
+        import json, os
+        try:
+            os.kill({os.getpid()}, 0)
+            grader = "signalable"
+        except OSError as e:
+            grader = type(e).__name__
+        print(json.dumps([grader, sorted(int(p) for p in os.listdir("/proc") if p.isdigit()), os.getpid()]))
+    """, scratch))
+    grader, pids, own = got
+    assert grader == "ProcessLookupError"
+    assert pids == [1, own]
+
+
+def test_file_size_limit_caps_files_and_output(scratch):
+    result = py("""
+        import errno, sys
+        try:
+            with open("flood.bin", "wb") as f:
+                for _ in range(8):  # 8 MiB against a 1 MiB limit
+                    f.write(bytes(2**20))
+        except OSError as e:
+            assert e.errno == errno.EFBIG
+        sys.stdout.write("x" * 4 * 2**20)
+    """, scratch)
+    assert (scratch / "flood.bin").stat().st_size <= SMALL.file_bytes
+    assert 0 < len(result.stdout) <= SMALL.file_bytes
+
+
+def test_slots_cannot_see_each_others_scratch(tmp_path):
+    mine = sandbox.prepare_scratch(tmp_path / "a", SLOT)
+    (mine / "answer.txt").write_text("mine")
+    sandbox.prepare_scratch(mine, SLOT)
+    assert mine.stat().st_mode & 0o077 == 0
+    got = out(py(f"""
+        import json, os
+        print(json.dumps(os.path.exists({str(mine / "answer.txt")!r})))
+    """, tmp_path / "b", slot=OTHER_SLOT))
+    assert got is False
+
+
+def test_check_available_passes_here():
+    sandbox.check_available(slot=SLOT)
+
+
+def test_check_available_explains_missing_bwrap(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(SandboxError, match="bubblewrap is not installed.*--no-sandbox"):
+        sandbox.check_available(slot=SLOT)
+
+
+def test_check_available_explains_broken_bwrap(monkeypatch, tmp_path):
+    fake = tmp_path / "bin" / "bwrap"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'bwrap: Creating new namespace failed' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+    with pytest.raises(SandboxError, match="namespace failed.*--no-sandbox"):
+        sandbox.check_available(slot=SLOT)
+
+
+def _notebook(*sources):
+    nb = new_notebook(cells=[new_code_cell(s) for s in sources])
+    nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+def _execute(nb, scratch, **options):
+    config = Config({"SandboxedKernelManager": {
+        "scratch": str(scratch), "slot": SLOT, "shutdown_wait_time": 1.0,
+        "limits": {"memory_bytes": 2 * 1024**3, "processes": 64},
+        "extra_env": {"HW4_OFFLINE": "1"}}})
+    client = NotebookClient(nb, kernel_manager_class=SandboxedKernelManager, config=config,
+                            allow_errors=True, kernel_name="python3", **options)
+    client.execute()
+    return [cell.outputs for cell in nb.cells]
+
+
+def test_kernel_runs_sandboxed_and_leaves_nothing(scratch):
+    nb = _notebook(
+        "import os, torch, hw4, subprocess\n"
+        "print(os.getuid(), os.environ['HW4_OFFLINE'], torch.ones(2).sum().item())",
+        "open('/work/main/README.md')",
+        "subprocess.Popen(['sleep', '60'], start_new_session=True)\nimport time\ntime.sleep(30)",
+        "print('after interrupt')",
+    )
+    outputs = _execute(nb, scratch, timeout=4, interrupt_on_timeout=True)
+    assert outputs[0][0]["text"] == f"{sandbox.uid_for(SLOT)} 1 2.0\n"
+    assert outputs[1][0]["ename"] == "FileNotFoundError"
+    assert outputs[2][-1]["ename"] == "KeyboardInterrupt"
+    assert outputs[3][0]["text"] == "after interrupt\n"
+    assert sandbox.sandbox_pids(SLOT) == []
+    assert not list(scratch.glob("kernel-*.json"))
+
+
+def test_hung_kernel_is_killed_on_shutdown(scratch):
+    nb = _notebook("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True: pass")
+    start = time.monotonic()
+    outputs = _execute(nb, scratch, timeout=2, interrupt_on_timeout=True)
+    assert outputs[0][-1]["ename"] == "CellTimeoutError" or outputs[0] == []
+    assert time.monotonic() - start < 20
+    assert sandbox.sandbox_pids(SLOT) == []
