@@ -1,10 +1,13 @@
 """The nbgrader course directory that release and grading work in."""
+import functools
 import os
 import shutil
 import sys
 import warnings
 from pathlib import Path
 
+import nbformat
+from nbgrader import utils
 from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
 from sqlalchemy.exc import SAWarning
@@ -54,3 +57,14 @@ def succeed(result, what):
 def generate_assignment(root):
     succeed(api(root).generate_assignment(ASSIGNMENT, force=True), "generate_assignment")
     return Path(root) / "release" / ASSIGNMENT
+
+
+@functools.cache
+def autograded_tests():
+    """(notebook, test id, points) for every autograded test cell, in notebook order."""
+    tests = []
+    for name in NOTEBOOKS:
+        for cell in nbformat.read(SOURCE / f"{name}.ipynb", as_version=4).cells:
+            if utils.is_grade(cell) and not utils.is_solution(cell) and cell.cell_type == "code":
+                tests.append((name, cell.metadata.nbgrader["grade_id"], float(cell.metadata.nbgrader["points"])))
+    return tuple(tests)

@@ -14,24 +14,13 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import nbformat
-from nbgrader import utils
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import SaveAutoGrades
 
 from . import course, sandbox
-from .course import ASSIGNMENT, NOTEBOOKS
+from .course import ASSIGNMENT, NOTEBOOKS, autograded_tests
 from .submissions import find_students, read_student
 from .worker import grade_student
-
-
-def autograded_tests():
-    """(notebook, test id, points) for every autograded test cell, in notebook order."""
-    tests = []
-    for name in NOTEBOOKS:
-        for cell in nbformat.read(course.SOURCE / f"{name}.ipynb", as_version=4).cells:
-            if utils.is_grade(cell) and not utils.is_solution(cell) and cell.cell_type == "code":
-                tests.append((name, cell.metadata.nbgrader["grade_id"], float(cell.metadata.nbgrader["points"])))
-    return tests
 
 
 def write_atomic(path, text):
@@ -62,6 +51,9 @@ def grade_class(submissions, out, jobs=None, sandboxed=True, regrade=False, sche
     results_dir.mkdir(exist_ok=True)
     tests = autograded_tests()
     settings = dict(gradebook=(root / "gradebook.db").read_bytes(), sandbox=sandboxed, **limits)
+    if not scheduler:  # local workers keep their scratch inside DIR; Dask workers use their own temp
+        settings["work_root"] = str(out / "work")
+        (out / "work").mkdir(exist_ok=True)
     students = {sid: read_student(folder) for sid, folder in find_students(submissions).items()}
     results = {} if regrade else _earlier_results(results_dir, students)
     todo = [sid for sid in students if sid not in results]

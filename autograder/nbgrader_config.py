@@ -17,3 +17,5 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 c.Execute.timeout = 120  # seconds per cell; the whole notebook is capped by SandboxedExecute.wall_seconds
+# The grader kills the sandbox afterwards anyway; a graceful kernel shutdown only adds seconds per notebook.
+c.Execute.shutdown_kernel = "immediate"

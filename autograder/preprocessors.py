@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import threading
 from pathlib import Path
 
@@ -51,7 +52,6 @@ class SandboxedExecute(Execute):
     use_sandbox = Bool(True, help="run student code in the bubblewrap sandbox").tag(config=True)
     work_dir = Unicode(help="this student's scratch root; each notebook gets a fresh folder in it").tag(config=True)
     seed = Integer(0, help="seed of this run's probe inputs").tag(config=True)
-    slot = Integer(0, help="sandbox slot: concurrent sandboxes need different slots").tag(config=True)
     wall_seconds = Integer(300, help="the whole notebook's time limit").tag(config=True)
     memory_bytes = Integer(4 * 2**30, help="memory limit of the student's kernel").tag(config=True)
     max_output_bytes = Integer(2**20, help="output kept per notebook; the rest is dropped").tag(config=True)
@@ -65,16 +65,17 @@ class SandboxedExecute(Execute):
         cases = draw_cases(name, self.seed)
         for test_id, test_cases in cases.items():
             probe.write(probe.input_path(probe_dir, test_id), test_cases)
-        if self.use_sandbox:
-            sandbox.prepare_scratch(scratch, self.slot)
         state = resources["hw4"] = dict(cases=cases, probe_dir=str(probe_dir), status="ok", reason="")
         self._scratch, self._state, self._output_bytes = scratch, state, 0
         self.kernel_manager_class = sandbox.SandboxedKernelManager if self.use_sandbox else EnvKernelManager
         resources.setdefault("metadata", {})["path"] = str(scratch)
         clock = threading.Timer(self.wall_seconds, self._out_of_time)
-        clock.start()
         try:
-            super().preprocess(nb, resources)
+            with sandbox.claim_slot() as self._slot:
+                if self.use_sandbox:
+                    sandbox.prepare_scratch(scratch, self._slot)
+                clock.start()
+                super().preprocess(nb, resources)
         except DeadKernelError:
             if state["status"] == "ok":
                 state.update(status="crashed", reason=f"{name}: the kernel died (out of memory, or the code "
@@ -89,7 +90,7 @@ class SandboxedExecute(Execute):
         km = super().create_kernel_manager()
         km.extra_env = {"NBGRADER_EXECUTION": "autograde", "HW4_OFFLINE": "1", probe.PROBE_DIR: self._state["probe_dir"]}
         if self.use_sandbox:
-            km.scratch, km.slot = str(self._scratch), self.slot
+            km.scratch, km.slot = str(self._scratch), self._slot
             km.limits = dict(memory_bytes=self.memory_bytes)
         return km
 
@@ -144,13 +145,34 @@ def verdict(cell, state, sources):
     check = CHECKS[_id(cell)]  # a test cell without a check is a bug in the source notebook
     failures = [f"{name} must not use torch.distributions: write the formula with plain tensor operations"
                 for name in check.no_distributions_in if "distributions" in sources.get(name, "")]
-    recorded = probe.output_path(state["probe_dir"], check.test_id)
-    if not recorded.is_file():
-        return failures + [_not_run(cell, state)]
     try:
-        return failures + list(check.verify(state["cases"][check.test_id], probe.read(recorded)))
+        data = read_untrusted(probe.output_path(state["probe_dir"], check.test_id))
+    except FileNotFoundError:
+        return failures + [_not_run(cell, state)]
+    except OSError as err:
+        return failures + [f"the test's output file was tampered with ({err})"]
+    try:
+        return failures + list(check.verify(state["cases"][check.test_id], probe.decode(data)))
     except Exception as err:  # outputs of the wrong kind must cost the test, not the grading run
         return failures + [f"the outputs could not be checked ({type(err).__name__}: {err})"]
+
+
+def read_untrusted(path, max_bytes=64 * 2**20):
+    """Read a file the student's code could have replaced, never following a link or blocking on a pipe.
+
+    The folder above ``path`` is the grader's; the student may have swapped ``path`` or its folder."""
+    path = Path(path)
+    flags = os.O_RDONLY | os.O_NOFOLLOW
+    folder = os.open(path.parent, flags | os.O_DIRECTORY)
+    try:
+        fd = os.open(path.name, flags | os.O_NONBLOCK, dir_fd=folder)
+    finally:
+        os.close(folder)
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
+            raise OSError(f"{path.name} is not a regular file of at most {max_bytes} bytes")
+        return f.read(max_bytes)
 
 
 def _not_run(cell, state):

@@ -20,6 +20,7 @@ concurrent sandbox separately, and so that leftovers can be found by uid.
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import os
 import shutil
 import signal
@@ -28,6 +29,7 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
@@ -64,6 +66,29 @@ class Limits:
     file_bytes: int = 64 * MiB  # RLIMIT_FSIZE: largest file it may write
     open_files: int = 256  # RLIMIT_NOFILE
     tmp_bytes: int = 256 * MiB  # size of each private tmpfs (/tmp, /dev/shm)
+
+
+SLOT_LOCKS = Path(tempfile.gettempdir()) / "hw4-sandbox-slots"
+
+
+@contextmanager
+def claim_slot():
+    """A slot that no other sandbox on this machine holds, for as long as the ``with`` block runs.
+
+    Slots are flocks on files: every grading process, thread or Dask worker coordinates through them,
+    and the kernel releases a lock when its holder dies, so a crashed worker never leaks its slot."""
+    SLOT_LOCKS.mkdir(mode=0o700, exist_ok=True)
+    for slot in range(MAX_SLOTS):
+        lock = open(SLOT_LOCKS / str(slot), "a")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            continue
+        with lock:
+            yield slot
+        return
+    raise SandboxError(f"all {MAX_SLOTS} sandbox slots are taken")
 
 
 def uid_for(slot: int) -> int:
@@ -294,10 +319,10 @@ def kill_tree(process: subprocess.Popen | None, slot: int, *, timeout: float = 5
     daemons and SIGTERM-ignorers included.  The sweep over the slot's uid is
     the safety net, e.g. for a monitor killed before it set that up.
     """
-    if process is not None:
+    if process is not None and process.poll() is None:  # reaped: its pid may be reused
         try:
             os.killpg(process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
+        except ProcessLookupError:  # not started in a new session
             process.kill()
         process.wait()
     deadline = time.monotonic() + timeout
@@ -307,12 +332,21 @@ def kill_tree(process: subprocess.Popen | None, slot: int, *, timeout: float = 5
     return sandbox_pids(slot)
 
 
-def signal_command(slot: int, signum: int) -> bool:
-    """Send `signum` to the sandbox's main command only (pid 2 inside its pid
-    namespace; pid 1 is bwrap's init), e.g. SIGINT to interrupt a kernel."""
-    for pid in sandbox_pids(slot):
-        if _status(pid).get("NSpid", "").split()[-1:] == ["2"]:
-            _kill_pids([pid], signum)
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(child) for child in f.read().split()]
+    except (FileNotFoundError, ProcessLookupError):
+        return []
+
+
+def signal_command(process: subprocess.Popen, signum: int) -> bool:
+    """Send `signum` to the sandbox's main command only, e.g. SIGINT to
+    interrupt a kernel: the grandchild of the bwrap monitor (its child is
+    the namespace's init), which setpriv turned into the command."""
+    for init in _children(process.pid):
+        for command in _children(init):
+            _kill_pids([command], signum)
             return True
     return False
 
@@ -421,11 +455,14 @@ class SandboxedKernelManager(AsyncKernelManager):
         # The default signals the process group, i.e. the bwrap monitor, which
         # would die of SIGINT; an interrupt must reach the kernel itself.
         if signum == signal.SIGINT:
-            signal_command(self.slot, signum)
+            if self.has_kernel:
+                signal_command(self.provisioner.process, signum)
         else:
             await super()._async_signal_kernel(signum)
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         # Also after a dead or hung kernel: nothing of the sandbox survives.
-        kill_tree(getattr(self.provisioner, "process", None), self.slot)
+        survivors = kill_tree(getattr(self.provisioner, "process", None), self.slot)
+        if survivors:
+            self.log.error("sandbox slot %s: processes %s survived SIGKILL", self.slot, survivors)
         await super()._async_cleanup_resources(restart=restart)

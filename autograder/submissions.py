@@ -7,12 +7,14 @@ import hashlib
 import json
 import re
 import stat
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from nbgrader import utils
 
-from .course import ASSIGNMENT, NOTEBOOKS
+from .course import ASSIGNMENT, NOTEBOOKS, autograded_tests
 
 MAX_BYTES = 20 * 1024 * 1024
 
@@ -97,28 +99,41 @@ def _parse(nb, filename, text):
     if not isinstance(raw, dict) or "cells" not in raw and "worksheets" not in raw:
         return _fail(nb, "invalid", f"{filename} is JSON but not a Jupyter notebook")
     try:
-        notebook = nbformat.reads(text, as_version=4)
+        with warnings.catch_warnings():  # its warnings about cell ids are reported as a note instead
+            warnings.simplefilter("ignore")
+            notebook = nbformat.reads(text, as_version=4)
     except Exception as err:  # nbformat raises several types for malformed notebooks
         return _fail(nb, "invalid", f"{filename} is not a readable notebook: {err}")
     if raw.get("nbformat", 4) < 4:
         nb.notes.append(f"{filename} was in nbformat {raw.get('nbformat')}; converted to nbformat 4")
-    _repair_ids(nb, notebook)
+    _note_duplicate_ids(nb, raw)
     if not any("nbgrader" in cell.get("metadata", {}) for cell in notebook.cells):
         return _fail(nb, "invalid", f"{filename} has lost its grading metadata (it was saved by a tool that "
                                     "strips cell metadata): copy your answers into a fresh copy of the notebook")
+    _note_test_changes(nb, notebook)
     nb.text = nbformat.writes(notebook)
     return nb
 
 
-def _repair_ids(nb, notebook):
-    """Give duplicated or missing cell ids fresh ones: nbformat refuses such notebooks."""
-    seen, repaired = set(), 0
-    for index, cell in enumerate(notebook.cells):
-        if not cell.get("id") or cell["id"] in seen:
-            cell["id"] = f"hw4-repaired-{index}"
-            repaired += 1
-        seen.add(cell["id"])
-    if repaired:
+def _note_test_changes(nb, notebook):
+    """Say which test cells were edited or deleted; nbgrader restores both from the source when grading."""
+    present = set()
+    for cell in notebook.cells:
+        if utils.is_grade(cell) and not utils.is_solution(cell):
+            grade_id = cell.metadata.nbgrader.get("grade_id")
+            present.add(grade_id)
+            if cell.metadata.nbgrader.get("checksum") not in (None, utils.compute_checksum(cell)):
+                nb.notes.append(f"test cell '{grade_id}' was edited; the grader restored and ran the original")
+    for notebook_name, test_id, _ in autograded_tests():
+        if notebook_name == nb.name and test_id not in present:
+            nb.notes.append(f"test cell '{test_id}' was deleted; the grader restored and ran it")
+
+
+def _note_duplicate_ids(nb, raw):
+    """nbformat gives duplicated or missing cell ids fresh ones as it reads; say so."""
+    ids = [cell.get("id") for cell in raw.get("cells", []) if isinstance(cell, dict)]
+    repaired = len(ids) - len({i for i in ids if i})
+    if repaired and raw.get("nbformat_minor", 0) >= 5:
         nb.notes.append(f"gave {repaired} cells with duplicated or missing ids new ids")
 
 

@@ -1,1 +1,7 @@
 """Homework 4 helpers: MNIST loading, the `hw4` command, and the grading probe."""
+import os
+
+
+def fast_mode():
+    """True while nbgrader grades or validates a notebook, and in `hw4 results --fast`: train on a few batches."""
+    return bool(os.environ.get("NBGRADER_EXECUTION") or os.environ.get("HW4_FAST"))

@@ -1,0 +1,327 @@
+"""Grading a class: plain `nbgrader autograde` against `hw4 grade`, on the same synthetic class.
+
+The class (--students N, default 40) is made from the bundle's own notebooks with autograder.samples: in
+turn a correct student (the reference answers of both notebooks), a partially wrong one (the reference
+answers with one entry of tests/catalog_kl.py or tests/catalog_vae.py WRONG substituted, the two catalogs
+alternating) and an unanswered one (both notebooks as released).
+
+(a) plain nbgrader, as an nbgrader course would run it: a course directory with the source notebooks and no
+    nbgrader_config.py (default settings: nbgrader's Execute, no sandbox; $HW4_PROBE_DIR is unset, so the
+    hidden tests verify in the kernel), `nbgrader generate_assignment hw4`, then one `nbgrader autograde hw4`
+    process for the whole class (sequential), then `nbgrader generate_feedback hw4`, timed apart because
+    `hw4 grade` writes feedback too.
+(b) `hw4 grade SUBMISSIONS --out DIR` with its defaults: sandbox on, --jobs = CPU cores.
+
+Both run as child processes of this script, with .venv/bin first on PATH. Printed:
+
+* seconds per student of each, and their ratio;
+* scores: every student's total autograded score from plain nbgrader's gradebook (nbgrader.api.Gradebook)
+  against grades.json of `hw4 grade`; every mismatch is listed with the tests that differ;
+* memory, from two sources: (1) os.wait4's ru_maxrss of each command: the peak RSS of the largest single
+  process in its tree, as far as it reached the command (Linux folds a child's peak into its parent's when
+  the parent reaps it; `hw4 grade`'s sandboxed kernels die with their pid namespace and are reaped outside
+  the tree, so there it can miss them); (2) /proc sampled every 0.2 s: the peak RSS of one process of each
+  role (the command's main process, `hw4 grade`'s forked workers, Jupyter kernels, the sandbox's helper
+  processes by name), and peak sums of PSS (shared pages split among their sharers, so that sums do not
+  count them twice): per grading worker (one worker's process subtree, its sandbox and kernel included;
+  for plain nbgrader, the whole tree) and over the whole tree. Sampling can miss peaks shorter than 0.2 s;
+* where time goes in `hw4 grade`: each student's worker seconds (results/<id>.json), by kind of student,
+  and how busy the workers were.
+
+    .venv/bin/python benchmarks/grade_class.py [--students 40] [--workdir DIR]
+"""
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nbgrader.api import Gradebook
+
+from autograder.course import ASSIGNMENT, NOTEBOOKS, SOURCE
+from autograder.release import REPO
+from autograder.samples import reference_answers, write_submission
+
+sys.path.insert(0, str(REPO / "tests"))  # the catalogs of wrong answers live with the test suite
+import catalog_kl  # noqa: E402
+import catalog_vae  # noqa: E402
+
+BIN = Path(sys.executable).parent
+SAMPLE_SECONDS = 0.2
+PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
+MiB = 2**20
+KINDS = ("correct", "wrong", "blank")
+
+
+# ---------------------------------------------------------------- the class
+
+
+def wrong_entries():
+    """(notebook, graded name, label, code) of every catalog WRONG entry, the two notebooks alternating."""
+    per_notebook = [[(notebook, name, label, code) for name, entries in catalog.WRONG.items()
+                     for label, code in entries.items()]
+                    for notebook, catalog in (("KL_derivation", catalog_kl), ("VAE", catalog_vae))]
+    longest = max(map(len, per_notebook))
+    return [entries[i % len(entries)] for i in range(longest) for entries in per_notebook]
+
+
+def build_class(dest, n_students):
+    """Write N student folders under ``dest``; return student id → kind."""
+    reference = {name: reference_answers(name) for name in NOTEBOOKS}
+    wrong = iter(wrong_entries())
+    kinds = {}
+    for i in range(n_students):
+        kind = KINDS[i % len(KINDS)]
+        answers = {name: {} for name in NOTEBOOKS} if kind == "blank" else {**reference}
+        sid = f"s{i:03d}-{kind}"
+        if kind == "wrong":
+            notebook, name, _, code = next(wrong)
+            answers[notebook] = {**reference[notebook], name: code.strip()}
+            sid += f"-{name}"
+        write_submission(dest / sid, answers)
+        kinds[sid] = kind
+    return kinds
+
+
+# ---------------------------------------------------------------- measuring a command
+
+
+def process_table():
+    """pid → (ppid, RSS bytes) of every process in /proc."""
+    table = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                fields = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # it ended meanwhile
+                continue
+            table[int(entry.name)] = (int(fields[1]), int(fields[21]) * PAGE_BYTES)
+    return table
+
+
+def cmdline(pid):
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def pss(pid):
+    """Proportional set size in bytes: shared pages split among the processes sharing them, so sums add up."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def subtree(pid, children):
+    found, stack = [], [pid]
+    while stack:
+        found.append(stack.pop())
+        stack += children.get(found[-1], [])
+    return found
+
+
+@dataclass
+class Peaks:
+    """Peaks (bytes) seen by /proc sampling: RSS by role of process; PSS summed per worker and in all."""
+    pooled: bool  # whether the command grades in a pool of forked workers (else it is the one worker)
+    by_role: dict = field(default_factory=dict)
+    per_worker: int = 0
+    total: int = 0
+
+    def sample(self, root):
+        table = process_table()
+        children = {}
+        for pid, (ppid, _) in table.items():
+            children.setdefault(ppid, []).append(pid)
+        commands = {pid: cmdline(pid) for pid in subtree(root, children) if pid in table}
+        tree = [pid for pid, command in commands.items() if command]  # an empty one: a zombie
+        roles = {pid: self.role(pid, root, table[pid][0], commands) for pid in tree}
+        shares = {pid: pss(pid) for pid in tree}
+        for pid in tree:
+            self.by_role[roles[pid]] = max(self.by_role.get(roles[pid], 0), table[pid][1])
+        workers = [pid for pid in tree if roles[pid] == "worker"] if self.pooled else [root]
+        for worker in workers:
+            self.per_worker = max(self.per_worker, sum(shares.get(pid, 0) for pid in subtree(worker, children)))
+        self.total = max(self.total, sum(shares.values()))
+
+    def role(self, pid, root, ppid, commands):
+        if pid == root:
+            return "main process"
+        if b"ipykernel_launcher" in commands[pid]:
+            return "kernel"
+        if commands[pid] == commands[root]:  # forked: the parent's command line until it execs
+            return "worker" if self.pooled and ppid == root else "forked, before its exec"
+        program, *args = commands[pid].decode(errors="replace").rstrip("\0").split("\0")
+        words = " ".join([Path(program).name, *args]).split()  # one line, even for `python -c` code
+        return f"other: {' '.join(words)[:36]}"
+
+
+@dataclass
+class Measured:
+    seconds: float
+    ru_maxrss: int  # bytes
+    peaks: Peaks
+
+
+def run_measured(command, cwd, env, log, pooled=False):
+    """Run ``command`` to completion, sampling its process tree; raise if it fails."""
+    peaks = Peaks(pooled)
+    with open(log, "w") as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen([str(part) for part in command], cwd=cwd, env=env, stdout=out, stderr=out)
+        done = threading.Event()
+        sampler = threading.Thread(target=_sample_until, args=(peaks, proc.pid, done))
+        sampler.start()
+        _, status, usage = os.wait4(proc.pid, 0)  # wait4, unlike Popen.wait, returns the tree's rusage
+        seconds = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        done.set()
+        sampler.join()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, command))} exited {proc.returncode}; see {log}:\n"
+                           + Path(log).read_text()[-3000:])
+    return Measured(seconds, usage.ru_maxrss * 1024, peaks)
+
+
+def _sample_until(peaks, pid, done):
+    while not done.wait(SAMPLE_SECONDS):
+        peaks.sample(pid)
+
+
+# ---------------------------------------------------------------- (a) plain nbgrader, (b) hw4 grade
+
+
+def child_env():
+    env = {key: value for key, value in os.environ.items() if key not in ("HW4_PROBE_DIR", "HW4_FAST")}
+    env["PATH"] = os.pathsep.join([str(BIN), env.get("PATH", "")])
+    return env
+
+
+def plain_nbgrader(root, submissions, students):
+    """Lay out a default nbgrader course, release, then autograde and write feedback: (autograde, feedback)."""
+    shutil.copytree(SOURCE, root / "source" / ASSIGNMENT)
+    for sid in students:
+        shutil.copytree(submissions / sid, root / "submitted" / sid / ASSIGNMENT)
+    env = child_env()
+    run_measured([BIN / "nbgrader", "generate_assignment", ASSIGNMENT], root, env, root / "generate_assignment.log")
+    autograde = run_measured([BIN / "nbgrader", "autograde", ASSIGNMENT], root, env, root / "autograde.log")
+    feedback = run_measured([BIN / "nbgrader", "generate_feedback", ASSIGNMENT], root, env,
+                            root / "generate_feedback.log")
+    return autograde, feedback
+
+
+def plain_scores(root, students):
+    """Student id → (total autograded score, test id → score) from the course's gradebook."""
+    scores = {}
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        for sid in students:
+            tests = {}
+            for notebook in gb.find_submission(ASSIGNMENT, sid).notebooks:
+                tests |= {g.name: float(g.score) for g in notebook.grades if g.cell.cell_type == "code"}
+            scores[sid] = (sum(tests.values()), tests)
+    return scores
+
+
+def hw4_grade(submissions, out):
+    return run_measured([BIN / "hw4", "grade", submissions, "--out", out], out.parent, child_env(),
+                        out.parent / "hw4_grade.log", pooled=True)
+
+
+def hw4_scores(out):
+    students = json.loads((out / "grades.json").read_text())["students"]
+    return {sid: (r["score"], {t: v["score"] for t, v in r["tests"].items()}) for sid, r in students.items()}
+
+
+# ---------------------------------------------------------------- report
+
+
+def report_time(n, autograde, feedback, hw4):
+    plain_total = autograde.seconds + feedback.seconds
+    print(f"\n{'':<44} {'seconds':>8} {'s/student':>10}")
+    for label, seconds in (("(a) nbgrader autograde (1 process, sequential)", autograde.seconds),
+                           ("(a) nbgrader generate_feedback", feedback.seconds),
+                           ("(a) autograde + generate_feedback", plain_total),
+                           (f"(b) hw4 grade (sandbox, --jobs {os.cpu_count()})", hw4.seconds)):
+        print(f"{label:<44} {seconds:>8.1f} {seconds / n:>10.2f}")
+    print(f"ratio nbgrader autograde / hw4 grade: {autograde.seconds / hw4.seconds:.2f}x; "
+          f"(autograde + feedback) / hw4 grade: {plain_total / hw4.seconds:.2f}x")
+
+
+def report_scores(plain, hw4, kinds):
+    mismatches = [sid for sid in kinds if sid not in plain or abs(plain[sid][0] - hw4[sid][0]) > 1e-9]
+    print(f"\nscores: {len(kinds) - len(mismatches)} of {len(kinds)} students get the same autograded total")
+    for kind in KINDS:
+        totals = [hw4[sid][0] for sid in kinds if kinds[sid] == kind]
+        if totals:
+            print(f"  {kind:<8} {len(totals):>3} students, hw4 grade total {min(totals):g}..{max(totals):g}")
+    for sid in mismatches:
+        plain_tests = plain.get(sid, (None, {}))[1]
+        differ = {t: (plain_tests.get(t), s) for t, s in hw4[sid][1].items() if plain_tests.get(t) != s}
+        print(f"  MISMATCH {sid}: nbgrader {plain.get(sid, ('not graded',))[0]}, hw4 grade {hw4[sid][0]:g}; "
+              + ", ".join(f"{t}: {a} vs {b:g}" for t, (a, b) in differ.items()))
+
+
+def report_memory(autograde, hw4):
+    print(f"\n{'peak memory, MiB':<50} {'(a) autograde':>14} {'(b) hw4 grade':>14}")
+    rows = [("largest process (wait4 ru_maxrss)", autograde.ru_maxrss, hw4.ru_maxrss),
+            ("PSS per grading worker's subtree", autograde.peaks.per_worker, hw4.peaks.per_worker),
+            ("PSS of the whole tree", autograde.peaks.total, hw4.peaks.total)]
+    for name in sorted(set(autograde.peaks.by_role) | set(hw4.peaks.by_role)):
+        rows.append((f"RSS of one {name}", autograde.peaks.by_role.get(name), hw4.peaks.by_role.get(name)))
+    for label, a, b in rows:
+        print(f"{label:<50} {_mib(a):>14} {_mib(b):>14}")
+
+
+def _mib(value):
+    return "-" if value is None else f"{value / MiB:.0f}"
+
+
+def report_breakdown(out, kinds, hw4):
+    seconds = {sid: json.loads((out / "results" / f"{sid}.json").read_text())["seconds"] for sid in kinds}
+    print("\nhw4 grade, worker seconds per student (grade_student: course copy, autograde, feedback):")
+    for kind in KINDS:
+        values = [seconds[sid] for sid in kinds if kinds[sid] == kind]
+        if values:
+            print(f"  {kind:<8} mean {statistics.mean(values):6.2f}  min {min(values):6.2f}  max {max(values):6.2f}")
+    busy = sum(seconds.values()) / (hw4.seconds * os.cpu_count())
+    print(f"  sum {sum(seconds.values()):.1f} s over {os.cpu_count()} workers in {hw4.seconds:.1f} s of wall time: "
+          f"workers busy {busy:.0%}; the rest is start-up, course set-up and recording in the main process")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=40)
+    parser.add_argument("--workdir", type=Path, help="keep the class, course and results here (default: a temp dir)")
+    args = parser.parse_args()
+
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="hw4-bench-"))
+    try:
+        kinds = build_class(work / "submissions", args.students)
+        print(f"{args.students} students ({', '.join(f'{sum(k == kind for k in kinds.values())} {kind}' for kind in KINDS)}), "
+              f"{os.cpu_count()} CPU cores, work in {work}")
+        autograde, feedback = plain_nbgrader(work / "plain", work / "submissions", kinds)
+        print(f"(a) plain nbgrader done in {autograde.seconds + feedback.seconds:.0f} s", flush=True)
+        hw4 = hw4_grade(work / "submissions", work / "hw4")
+        report_time(args.students, autograde, feedback, hw4)
+        report_scores(plain_scores(work / "plain", kinds), hw4_scores(work / "hw4"), kinds)
+        report_memory(autograde, hw4)
+        report_breakdown(work / "hw4", kinds, hw4)
+    finally:
+        if not args.workdir:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""A test class of submissions: catalog answers, broken files and awkward layouts, each with its expectation.
+
+Every student gets a folder; ``build`` returns student id → Expect, saying what grading must report.
+"""
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+import catalog_kl
+import catalog_vae
+from autograder.samples import reference_answers, student_notebook, write_submission
+
+BLANK = {"KL_derivation": {}, "VAE": {}}
+
+
+@dataclass
+class Expect:
+    status: str = "ok"
+    lose: str | None = None  # a graded name whose tests must lose points
+    full: tuple[str, ...] = ()  # notebooks that must get full marks
+    reason: str = ""  # text the student's errors must contain
+    zero: bool = False  # every autograded point lost
+
+
+def _answers(notebook, name, code):
+    return {**reference_answers(notebook), name: code.strip()}
+
+
+def _catalog_students(dest, notebook, catalog):
+    """One student per catalog entry, the rest of the notebook answered correctly; the other notebook absent."""
+    expect = {}
+    for kind, entries in (("wrong", catalog.WRONG), ("right", catalog.RIGHT)):
+        for name, implementations in entries.items():
+            for index, code in enumerate(implementations.values()):
+                sid = f"{notebook}-{name}-{kind}{index}"
+                write_submission(dest / sid, {notebook: _answers(notebook, name, code)})
+                outcome = dict(lose=name) if kind == "wrong" else dict(full=(notebook,))
+                expect[sid] = Expect(status="missing", **outcome)
+    return expect
+
+
+def _broken(dest, sid, writer, **expect):
+    """A student whose VAE.ipynb is made by ``writer(folder)`` and whose KL notebook is the blank release."""
+    folder = write_submission(dest / sid, {"KL_derivation": {}})
+    writer(folder)
+    return {sid: Expect(**expect)}
+
+
+def _solution_nb(name):
+    return student_notebook(name, reference_answers(name))
+
+
+def _write_nb(nb, path):
+    nbformat.write(nb, path)
+
+
+def _stripped(folder):
+    nb = _solution_nb("VAE")
+    for cell in nb.cells:
+        cell.metadata = {}
+    _write_nb(nb, folder / "VAE.ipynb")
+
+
+def _duplicate_ids(folder):
+    nb = _solution_nb("KL_derivation")
+    nb.cells[1].id = nb.cells[0].id
+    (folder / "KL_derivation.ipynb").write_text(json.dumps(nb))  # nbformat.write would repair the ids
+
+
+def _edit_tests(folder):
+    """Deletes one test cell and rewrites another to pass trivially: nbgrader restores both."""
+    nb = _solution_nb("KL_derivation")
+    tests = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"
+             and not c.metadata["nbgrader"].get("solution")]
+    tests[0].source = "pass"
+    nb.cells.remove(tests[1])
+    _write_nb(nb, folder / "KL_derivation.ipynb")
+
+
+def _renamed(folder):
+    _write_nb(_solution_nb("KL_derivation"), folder / "KL_derivation (1).ipynb")
+    (folder / "KL_derivation.ipynb").unlink()
+
+
+def build(dest):
+    dest = Path(dest)
+    expect = {}
+    write_submission(dest / "solution", {name: reference_answers(name) for name in BLANK})
+    expect["solution"] = Expect(full=("KL_derivation", "VAE"))
+    write_submission(dest / "blank", BLANK)
+    expect["blank"] = Expect(zero=True)
+    expect |= _catalog_students(dest, "KL_derivation", catalog_kl)
+    expect |= _catalog_students(dest, "VAE", catalog_vae)
+    expect |= _broken(dest, "empty", lambda f: (f / "VAE.ipynb").write_bytes(b""), status="invalid", reason="empty")
+    expect |= _broken(dest, "not-json", lambda f: (f / "VAE.ipynb").write_text("{'cells': ["),
+                      status="invalid", reason="not valid JSON")
+    expect |= _broken(dest, "not-utf8", lambda f: (f / "VAE.ipynb").write_bytes(b"\xff\xfe{\x00"),
+                      status="invalid", reason="not UTF-8")
+    expect |= _broken(dest, "huge", lambda f: (f / "VAE.ipynb").write_bytes(b" " * (21 * 2**20) + b"{}"),
+                      status="invalid", reason="the limit is")
+    expect |= _broken(dest, "not-a-notebook", lambda f: (f / "VAE.ipynb").write_text('{"hello": 1}'),
+                      status="invalid", reason="not a Jupyter notebook")
+    expect |= _broken(dest, "stripped", _stripped, status="invalid", reason="grading metadata")
+    expect |= _broken(dest, "nbformat3", lambda f: nbformat.write(nbformat.convert(_solution_nb("VAE"), 3),
+                                                                  f / "VAE.ipynb", version=3),
+                      full=("VAE",), reason="nbformat 3")
+    expect |= _broken(dest, "symlink", lambda f: os.symlink("/etc/passwd", f / "VAE.ipynb"),
+                      status="invalid", reason="symbolic link")
+    expect |= _broken(dest, "missing-vae", lambda f: None, status="missing", reason="VAE.ipynb was not submitted")
+    expect |= _broken(dest, "extra", lambda f: (_write_nb(_solution_nb("VAE"), f / "VAE.ipynb"),
+                                                (f / "scratch.ipynb").write_text("{}")),
+                      full=("VAE",), reason="ignored extra notebooks: scratch.ipynb")
+    write_submission(dest / "duplicate-ids", {"VAE": {}})
+    _duplicate_ids(dest / "duplicate-ids")
+    expect["duplicate-ids"] = Expect(full=("KL_derivation",), reason="new ids")
+    write_submission(dest / "edited-tests", {"VAE": {}})
+    _edit_tests(dest / "edited-tests")
+    expect["edited-tests"] = Expect(full=("KL_derivation",), reason="restored")
+    write_submission(dest / "renamed", {"KL_derivation": reference_answers("KL_derivation"), "VAE": {}})
+    _renamed(dest / "renamed")
+    expect["renamed"] = Expect(full=("KL_derivation",), reason="graded 'KL_derivation (1).ipynb'")
+    write_submission(dest / "nested" / "hw4", {name: reference_answers(name) for name in BLANK})
+    expect["nested"] = Expect(full=("KL_derivation", "VAE"))
+    (dest / "linked-folder").symlink_to(dest / "solution")
+    expect["linked-folder"] = Expect(status="invalid", zero=True, reason="symbolic link")
+    (dest / "empty-folder").mkdir()
+    expect["empty-folder"] = Expect(status="missing", zero=True, reason="was not submitted")
+    return expect

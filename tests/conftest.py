@@ -1,0 +1,55 @@
+import hashlib
+from pathlib import Path
+
+import pytest
+
+import catalog_kl
+import classroom
+from autograder.grade import grade_class
+from autograder.samples import reference_answers, write_submission
+
+
+def snapshot(folder):
+    """Path → (is link, SHA-256 of the bytes) for everything below ``folder``, links not followed."""
+    files = {}
+    for path in sorted(Path(folder).rglob("*")):
+        if path.is_symlink():
+            files[str(path)] = ("link", str(path.readlink()))
+        elif path.is_file():
+            files[str(path)] = ("file", hashlib.sha256(path.read_bytes()).hexdigest())
+    return files
+
+
+class Graded:
+    """A class graded once per test session, shared by the tests that read its results."""
+
+    def __init__(self, root):
+        self.submissions, self.out = root / "submissions", root / "out"
+        self.expect = classroom.build(self.submissions)
+        self.before = snapshot(self.submissions)
+        self.log = []
+        self.results = grade_class(self.submissions, self.out, jobs=2, log=self.log.append)
+
+
+@pytest.fixture(scope="session")
+def graded(tmp_path_factory):
+    return Graded(tmp_path_factory.mktemp("class"))
+
+
+@pytest.fixture(scope="session")
+def small_class(tmp_path_factory):
+    """Four students: right, blank, one wrong kl_mvn, an unreadable notebook."""
+    root = tmp_path_factory.mktemp("small")
+    kl = reference_answers("KL_derivation")
+    write_submission(root / "right", {"KL_derivation": kl})
+    write_submission(root / "blank", {"KL_derivation": {}})
+    code = next(iter(catalog_kl.WRONG["kl_mvn"].values())).strip()
+    write_submission(root / "wrong", {"KL_derivation": {**kl, "kl_mvn": code}})
+    (root / "broken").mkdir()
+    (root / "broken" / "KL_derivation.ipynb").write_text("not json")
+    return root
+
+
+def summary(results):
+    """What two gradings of the same class must agree on (messages differ: inputs are fresh each run)."""
+    return {sid: (r["status"], r["score"], {t: v["score"] for t, v in r["tests"].items()}) for sid, r in results.items()}

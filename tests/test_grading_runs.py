@@ -1,0 +1,36 @@
+"""Grading runs: parallel equals sequential, interrupted runs resume, --regrade redoes, the CLI's exit code."""
+import subprocess
+import sys
+from pathlib import Path
+
+from autograder.grade import grade_class
+from conftest import summary
+
+
+def test_parallel_grading_equals_sequential(small_class, tmp_path):
+    one = grade_class(small_class, tmp_path / "one", jobs=1, log=lambda _: None)
+    two = grade_class(small_class, tmp_path / "two", jobs=2, log=lambda _: None)
+    assert summary(one) == summary(two)
+    assert one["right"]["score"] > one["wrong"]["score"] > 0 == one["blank"]["score"]
+
+
+def test_interrupted_run_grades_only_what_is_missing(small_class, tmp_path):
+    out = tmp_path / "out"
+    first = grade_class(small_class, out, jobs=2, log=lambda _: None)
+    (out / "results" / "wrong.json").unlink()  # as if the run had stopped before this student
+    log = []
+    resumed = grade_class(small_class, out, jobs=2, log=log.append)
+    assert log[0].startswith("grading 1 of 4 students")
+    assert summary(resumed) == summary(first)
+    log.clear()
+    grade_class(small_class, out, jobs=2, regrade=True, log=log.append)
+    assert log[0].startswith("grading 4 of 4 students")
+
+
+def test_cli_grades_and_exits_zero(small_class, tmp_path):
+    hw4 = Path(sys.executable).with_name("hw4")
+    run = subprocess.run([hw4, "grade", small_class, "--out", tmp_path / "cli", "--jobs", "2"],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    assert "broken" in run.stdout and "invalid" in run.stdout
+    assert (tmp_path / "cli" / "grades.csv").read_text().count("\n") == 5
