@@ -43,6 +43,7 @@ def api(root, overrides=None):
     """An ``NbGraderAPI`` for the course in ``root``, configured by its nbgrader_config.py."""
     config = PyFileConfigLoader(CONFIG_FILE.name, path=str(root)).load_config()
     config.CourseDirectory.root = str(root)
+    config.Exchange.root = str(Path(root) / "exchange")  # unused, but nbgrader complains about the default
     config.merge(overrides or Config())
     return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 

@@ -3,7 +3,6 @@
 c = get_config()  # noqa: F821 (nbgrader's config loader defines it)
 
 c.CourseDirectory.course_id = "hw4"
-c.CourseDirectory.db_assignments = [dict(name="hw4")]
 
 # Student code runs in a sandbox; the hidden tests' verdicts are computed afterwards, in this process.
 c.Autograde.autograde_preprocessors = [

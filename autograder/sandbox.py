@@ -186,7 +186,7 @@ def _masks(bound: list[str]) -> list[str]:
     return masks
 
 
-def _filesystem(scratch: Path, limits: Limits) -> list[str]:
+def _filesystem(scratch: Path, limits: Limits, binds: tuple[str, ...] = ()) -> list[str]:
     mounts = _Mounts()
     for path in SYSTEM_DIRS:
         if os.path.islink(path):
@@ -206,7 +206,8 @@ def _filesystem(scratch: Path, limits: Limits) -> list[str]:
         mounts.ro_bind(path)
     for path in _masks(runtime + list(SYSTEM_DIRS)):
         mounts.tmpfs(path, size=4096)
-    mounts.bind(str(scratch))
+    for path in (str(scratch), *binds):  # after /tmp's tmpfs, which would hide them
+        mounts.bind(path)
     return mounts.args + ["--remount-ro", "/"]
 
 
@@ -227,7 +228,7 @@ def sandbox_env(scratch: Path, extra: dict[str, str] | None = None) -> dict[str,
     return env
 
 
-def _bwrap_args(scratch: Path, limits: Limits, env: dict[str, str]) -> list[str]:
+def _bwrap_args(scratch: Path, limits: Limits, env: dict[str, str], binds: tuple[str, ...] = ()) -> list[str]:
     args = [
         _tool("bwrap", "bubblewrap"),
         "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
@@ -235,7 +236,7 @@ def _bwrap_args(scratch: Path, limits: Limits, env: dict[str, str]) -> list[str]
         "--die-with-parent",  # the whole sandbox dies with its bwrap monitor
         "--new-session",  # no TIOCSTI into the grader's terminal
         "--hostname", "sandbox",
-        *_filesystem(scratch, limits),
+        *_filesystem(scratch, limits, binds),
         "--chdir", str(scratch),
         "--clearenv",
     ]
@@ -257,15 +258,16 @@ def _setpriv_args(uid: int) -> list[str]:
 
 def sandbox_argv(command: list[str], scratch: str | os.PathLike, *,
                  limits: Limits = Limits(), slot: int = 0,
-                 env: dict[str, str] | None = None) -> list[str]:
-    """Full argv running `command` in the sandbox of `slot`, cwd = scratch.
+                 env: dict[str, str] | None = None, binds: tuple[str, ...] = ()) -> list[str]:
+    """Full argv running `command` in the sandbox of `slot`, cwd = scratch; `binds` are more
+    folders it may write, prepared like scratch.
 
     The scratch folder must have been made writable with prepare_scratch();
     the argv must be started by root, in a new session (start_new_session=True)
     so that killing its process group kills the sandbox.
     """
     scratch = Path(scratch).resolve()
-    bwrap = _bwrap_args(scratch, limits, sandbox_env(scratch, env))  # the likeliest missing tool
+    bwrap = _bwrap_args(scratch, limits, sandbox_env(scratch, env), binds)  # the likeliest missing tool
     return [*_prlimit_args(limits), *bwrap, "--", *_setpriv_args(uid_for(slot)), "--", *command]
 
 
@@ -428,11 +430,18 @@ class SandboxedKernelManager(AsyncKernelManager):
             raise SandboxError("SandboxedKernelManager.scratch must be set to the student's scratch folder")
         return Path(self.scratch).resolve()
 
+    def _socket_dir(self) -> Path:
+        # Unix socket paths must stay under 108 bytes, which scratch paths can exceed: a short folder
+        # of this slot's, bound into the sandbox at the same path, holds the sockets instead.
+        return Path(tempfile.gettempdir()) / f"hw4-ipc-{self.slot}"
+
     async def _async_pre_start_kernel(self, **kw):
         scratch = prepare_scratch(self._scratch(), self.slot)
+        shutil.rmtree(self._socket_dir(), ignore_errors=True)
+        sockets = prepare_scratch(self._socket_dir(), self.slot)
         self.transport = "ipc"
         self.connection_file = str(scratch / f"kernel-{uuid.uuid4().hex[:8]}.json")
-        self.ip = str(scratch / "ipc")
+        self.ip = str(sockets / "k")
         return await super()._async_pre_start_kernel(**kw)
 
     def write_connection_file(self, **kwargs) -> None:
@@ -449,7 +458,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         # JPY_PARENT_PID=1: the kernel's parent inside is pid 1 (bwrap's init);
         # a host pid would make ipykernel's parent poller exit at once.
         env = {"JPY_PARENT_PID": "1", **self.extra_env}
-        return sandbox_argv(kernel, self._scratch(), limits=limits, slot=self.slot, env=env)
+        return sandbox_argv(kernel, self._scratch(), limits=limits, slot=self.slot, env=env,
+                            binds=(str(self._socket_dir()),))
 
     async def _async_signal_kernel(self, signum: int) -> None:
         # The default signals the process group, i.e. the bwrap monitor, which
@@ -466,3 +476,4 @@ class SandboxedKernelManager(AsyncKernelManager):
         if survivors:
             self.log.error("sandbox slot %s: processes %s survived SIGKILL", self.slot, survivors)
         await super()._async_cleanup_resources(restart=restart)
+        shutil.rmtree(self._socket_dir(), ignore_errors=True)
