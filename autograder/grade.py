@@ -99,6 +99,7 @@ def _run(todo, students, tests, settings, jobs, scheduler):
 
 def _crashed(sid, notebooks, tests, reason):
     return dict(student_id=sid, status="crashed", errors=[reason], score=0.0,
+                notebooks={name: dict(status="crashed", reason=reason) for name in notebooks},
                 max_score=sum(points for _, _, points in tests), feedback={}, autograded={},
                 submitted={name: nb.sha256 for name, nb in notebooks.items()},
                 tests={test_id: dict(score=0.0, max_score=points, message=reason) for _, test_id, points in tests})
@@ -137,7 +138,7 @@ def _write_tables(out, results, tests):
         writer.writerow([sid, r["status"], f"{r['score']:g}", f"{r['max_score']:g}",
                          *(f"{r['tests'][t]['score']:g}" for t in test_ids)])
     write_atomic(out / "grades.csv", table.getvalue())
-    keep = ("status", "score", "max_score", "tests", "errors")
+    keep = ("status", "score", "max_score", "tests", "errors", "notebooks")
     students = {sid: {key: r[key] for key in keep} for sid, r in results.items()}
     write_atomic(out / "grades.json", json.dumps({"students": students}, indent=2) + "\n")
 

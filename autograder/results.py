@@ -51,6 +51,16 @@ def execute(name, results_dir, fast):
     return nb
 
 
+def drop_widgets(nb):
+    """Remove Jupyter widget views and state (tqdm's bars): their ids are random, the rest is not."""
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [out for out in cell.outputs
+                            if "application/vnd.jupyter.widget-view+json" not in out.get("data", {})]
+    return nb
+
+
 def provenance(fast):
     """What produced these results, for metrics.json."""
     sources = {f"{name}.ipynb": hashlib.sha256((SOURCE / f"{name}.ipynb").read_bytes()).hexdigest()
@@ -77,7 +87,7 @@ def make_results(fast=False, out=RESULTS, archive=ARCHIVE):
         staging = Path(tmp) / out.name
         staging.mkdir()
         for name in NOTEBOOKS:
-            html, _ = HTMLExporter().from_notebook_node(execute(name, staging, fast))
+            html, _ = HTMLExporter().from_notebook_node(drop_widgets(execute(name, staging, fast)))
             (staging / f"{name}.html").write_text(html)
         metrics_path = staging / "metrics.json"
         metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}

@@ -51,6 +51,9 @@ ETC_ALLOWLIST = (
 # torch/OpenBLAS read the CPU topology; nothing else of /sys is exposed.
 SYS_ALLOWLIST = ("/sys/devices/system/cpu",)
 INSTRUCTOR_PACKAGE_DIR = Path(__file__).resolve().parent
+# The venv's python, by a path that exists inside too ("venv/bin/../bin/python" would not); not
+# resolved, since resolving the venv's symlink would leave the venv's site-packages behind.
+PYTHON = os.path.normpath(os.path.abspath(sys.executable))
 NO_SANDBOX_HINT = "or pass --no-sandbox to grade without isolation"
 
 
@@ -399,7 +402,7 @@ def check_available(slot: int = 0) -> None:
             f"{BASE_UID}+slot): run the grader as root, {NO_SANDBOX_HINT}"
         )
     with tempfile.TemporaryDirectory(prefix="sandbox-check-") as scratch:
-        result = run([sys.executable, "-c", "import sys"], scratch, slot=slot, timeout=30)
+        result = run([PYTHON, "-c", "import sys"], scratch, slot=slot, timeout=30)
     if result.returncode != 0:
         detail = result.stderr.decode(errors="replace").strip() or f"exit code {result.returncode}"
         raise SandboxError(
@@ -453,7 +456,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         extra = list(extra_arguments or [])
         if not any(arg.startswith("--HistoryManager.hist_file") for arg in extra):
             extra.append("--HistoryManager.hist_file=:memory:")
-        kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", self.connection_file, *extra]
+        kernel = [PYTHON, "-m", "ipykernel_launcher", "-f", self.connection_file, *extra]
         limits = dataclasses.replace(Limits(), **self.limits)
         # JPY_PARENT_PID=1: the kernel's parent inside is pid 1 (bwrap's init);
         # a host pid would make ipykernel's parent poller exit at once.

@@ -84,15 +84,16 @@ def _autograde(root, work, student_id, notebooks, seed, settings):
 
 def _collect(root, student_id, notebooks, tests, states):
     """The student's row: statuses, per-test scores and messages, feedback and graded notebooks."""
-    statuses, errors = [], []
+    per_notebook, errors = {}, []
     for name, nb in notebooks.items():
         status, reason = nb.status, nb.reason
         if status == "ok" and name in states:
             status, reason = states[name]["status"], states[name]["reason"]
-        statuses.append(status)
+        per_notebook[name] = dict(status=status, reason=reason)
         errors += [reason] if reason else []
         errors += [f"{name}: {note}" for note in nb.notes]
-    result = dict(student_id=student_id, status=worst(statuses), errors=errors, tests={}, feedback={}, autograded={},
+    result = dict(student_id=student_id, status=worst(nb["status"] for nb in per_notebook.values()), errors=errors,
+                  notebooks=per_notebook, tests={}, feedback={}, autograded={},
                   submitted={name: nb.sha256 for name, nb in notebooks.items()})
     graded_dir = root / "autograded" / student_id / ASSIGNMENT
     cells = {}

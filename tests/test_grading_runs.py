@@ -32,5 +32,5 @@ def test_cli_grades_and_exits_zero(small_class, tmp_path):
     run = subprocess.run([hw4, "grade", small_class, "--out", tmp_path / "cli", "--jobs", "2"],
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
-    assert "broken" in run.stdout and "invalid" in run.stdout
+    assert "not valid JSON" in run.stdout  # the broken student's reason
     assert (tmp_path / "cli" / "grades.csv").read_text().count("\n") == 5
