@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 from jupyter_client.manager import AsyncKernelManager
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader import utils
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
@@ -56,8 +56,8 @@ class SandboxedExecute(Execute):
     memory_bytes = Integer(4 * 2**30, help="memory limit of the student's kernel").tag(config=True)
     max_output_bytes = Integer(2**20, help="output kept per notebook; the rest is dropped").tag(config=True)
 
-    def preprocess(self, nb, resources):
-        name = resources["nbgrader"]["notebook"]
+    def _prepare(self, name):
+        """A fresh scratch folder holding this run's probe inputs; the run's state."""
         scratch = Path(self.work_dir) / name
         shutil.rmtree(scratch, ignore_errors=True)
         probe_dir = scratch / "probe"
@@ -65,7 +65,12 @@ class SandboxedExecute(Execute):
         cases = draw_cases(name, self.seed)
         for test_id, test_cases in cases.items():
             probe.write(probe.input_path(probe_dir, test_id), test_cases)
-        state = resources["hw4"] = dict(cases=cases, probe_dir=str(probe_dir), status="ok", reason="")
+        return scratch, dict(cases=cases, probe_dir=str(probe_dir), status="ok", reason="")
+
+    def preprocess(self, nb, resources):
+        name = resources["nbgrader"]["notebook"]
+        scratch, state = self._prepare(name)
+        resources["hw4"] = state
         self._scratch, self._state, self._output_bytes = scratch, state, 0
         self.kernel_manager_class = sandbox.SandboxedKernelManager if self.use_sandbox else EnvKernelManager
         resources.setdefault("metadata", {})["path"] = str(scratch)
@@ -77,18 +82,27 @@ class SandboxedExecute(Execute):
                 clock.start()
                 super().preprocess(nb, resources)
         except DeadKernelError:
-            if state["status"] == "ok":
-                state.update(status="crashed", reason=f"{name}: the kernel died (out of memory, or the code "
-                                                      "ended its own process)")
+            self._stopped("crashed", f"{name}: the kernel died (out of memory, or the code ended its own process)")
+        except CellTimeoutError:  # a cell that ignored the interrupt: nothing after it can run
+            self._stopped("timeout", f"{name}: a cell kept running after {self.timeout} s and an interrupt, so "
+                                     "the notebook was stopped there")
+        except Exception as err:  # whatever else stops the run, the tests that ran still count
+            self._stopped("crashed", f"{name}: the notebook could not be run to the end ({type(err).__name__})")
         finally:
             clock.cancel()
             # beside the scratch folder, where the student's code cannot write
-            (Path(self.work_dir) / f"{name}.state.json").write_text(json.dumps(dict(status=state["status"], reason=state["reason"])))
+            outcome = dict(status=state["status"], reason=state["reason"])
+            (Path(self.work_dir) / f"{name}.state.json").write_text(json.dumps(outcome))
         return nb, resources
+
+    def _stopped(self, status, reason):
+        if self._state["status"] == "ok":  # the first cause is the one worth reporting
+            self._state.update(status=status, reason=reason)
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
-        km.extra_env = {"NBGRADER_EXECUTION": "autograde", "HW4_OFFLINE": "1", probe.PROBE_DIR: self._state["probe_dir"]}
+        km.extra_env = {"NBGRADER_EXECUTION": "autograde", "HW4_OFFLINE": "1",
+                        probe.PROBE_DIR: self._state["probe_dir"]}
         if self.use_sandbox:
             km.scratch, km.slot = str(self._scratch), self._slot
             km.limits = dict(memory_bytes=self.memory_bytes)

@@ -21,6 +21,8 @@ from nbclient import NotebookClient
 from nbconvert import HTMLExporter
 from tqdm.auto import tqdm
 
+from hw4.check import QUIET
+
 from .course import NOTEBOOKS, SOURCE
 from .release import REPO
 
@@ -42,6 +44,7 @@ def execute(name, results_dir, fast):
     try:
         with tqdm(total=len(nb.cells), desc=name, unit="cell") as bar:
             client = NotebookClient(nb, timeout=3600, kernel_name="python3", record_timing=False,
+                                    extra_arguments=QUIET,
                                     resources={"metadata": {"path": str(REPO)}},
                                     on_cell_executed=lambda **_: bar.update())
             client.execute()

@@ -9,6 +9,9 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+# The kernel's start-up warnings (e.g. about its local TCP sockets) mean nothing to a student.
+QUIET = ["--IPKernelApp.log_level=ERROR"]
+
 
 def _grade_info(cell):
     return cell.get("metadata", {}).get("nbgrader", {})
@@ -24,23 +27,29 @@ def _error(cell):
 def run_notebook(path):
     """Execute the notebook at ``path`` in its own folder and return it with outputs."""
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(Path(path).resolve().parent)}})
+    folder = str(Path(path).resolve().parent)
+    client = NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True, extra_arguments=QUIET,
+                            resources={"metadata": {"path": folder}})
     os.environ.setdefault("NBGRADER_EXECUTION", "validate")  # the notebooks' fast mode, as nbgrader validate
     client.execute()
     return nb
 
 
+def _points(info):
+    points = info.get("points", 0)
+    return f"{points:g} pt" + ("" if points == 1 else "s")
+
+
 def report(nb):
     """Lines describing each test cell, and whether all passed."""
-    lines, passed, total = [], 0, 0
+    lines, passed, total, other_errors = [], 0, 0, []
     for index, cell in enumerate(nb.cells):
         info, error = _grade_info(cell), _error(cell)
         if cell.cell_type != "code":
             continue
         if info.get("grade") and not info.get("solution"):
             total += 1
-            label = f"{info.get('grade_id', f'cell {index}')} ({info.get('points', 0):g} pts)"
+            label = f"{info.get('grade_id', f'cell {index}')} ({_points(info)})"
             if error is None:
                 passed += 1
                 lines.append(f"  PASS  {label}")
@@ -49,7 +58,10 @@ def report(nb):
             else:
                 lines.append(f"  FAIL  {label}: {error[0]}: {error[1]}")
         elif error and error[0] != "NotImplementedError":
-            lines.append(f"  ERROR in cell {index} (not a test): {error[0]}: {error[1]}")
+            other_errors.append(f"cell {index}: {error[0]}: {error[1]}")
+    if other_errors:  # later ones usually follow from the first, so only it is worth reading
+        more = f" (and {len(other_errors) - 1} later cells)" if len(other_errors) > 1 else ""
+        lines.append(f"  ERROR outside the tests, first in {other_errors[0]}{more}")
     lines.append(f"{passed}/{total} visible tests pass. Hidden tests run when the notebook is graded.")
     return lines, passed == total
 

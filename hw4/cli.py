@@ -8,7 +8,8 @@ def release(args):
     from autograder.release import release as run
 
     changed = run()
-    print("student notebooks: " + (", ".join(str(p) for p in changed) + " rewritten" if changed else "already up to date"))
+    rewritten = ", ".join(str(p) for p in changed) + " rewritten"
+    print("student notebooks: " + (rewritten if changed else "already up to date"))
 
 
 def grade(args):

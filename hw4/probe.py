@@ -35,7 +35,8 @@ def pack(records):
             meta[f"error.{i}"] = record
             continue
         for name, value in record.items():
-            tensors[f"{i}.{name}"] = value.detach().cpu().clone(memory_format=torch.contiguous_format)  # safetensors wants owned, dense data
+            # safetensors wants dense tensors that own their memory
+            tensors[f"{i}.{name}"] = value.detach().cpu().clone(memory_format=torch.contiguous_format)
     return tensors, meta
 
 
