@@ -44,7 +44,7 @@ def grade_class(submissions, out, jobs=None, sandboxed=True, regrade=False, sche
     """Grade every student folder in ``submissions``; return student id → result."""
     if sandboxed:
         sandbox.check_available()
-    out = Path(out)
+    out = Path(out).resolve()  # the kernels run elsewhere: relative paths would point nowhere there
     out.mkdir(parents=True, exist_ok=True)
     root = prepare_course(out)
     results_dir = out / "results"
