@@ -122,9 +122,8 @@ class SandboxedExecute(Execute):
     def on_cell_executed(self, **kwargs):
         super().on_cell_executed(**kwargs)
         reply = kwargs["execute_reply"]["content"]
-        if reply.get("ename") == "CellTimeoutError" and self._state["status"] == "ok":
-            self._state.update(status="timeout", reason=f"{self._scratch.name}: a cell ran longer than "
-                                                        f"{self.timeout} s")
+        if reply.get("ename") == "CellTimeoutError":
+            self._stopped("timeout", f"{self._scratch.name}: a cell ran longer than {self.timeout} s")
 
     def output(self, outs, msg, display_id, cell_index):
         """Keep at most ``max_output_bytes`` of output, so that a flood cannot fill the grader's memory."""

@@ -1,4 +1,5 @@
-"""Grading runs: parallel equals sequential, interrupted runs resume, --regrade redoes, the CLI's exit code."""
+"""Grading runs: parallel equals sequential, interrupted runs resume, --regrade redoes, the CLI, the sandbox switch."""
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -35,3 +36,18 @@ def test_cli_grades_and_exits_zero(small_class, tmp_path):
     assert "not valid JSON" in run.stdout  # the broken student's reason
     assert "right                missing     25/43" in run.stdout
     assert (tmp_path / "cli" / "grades.csv").read_text().count("\n") == 5
+
+
+def test_without_the_sandbox_the_grades_are_the_same(small_class, tmp_path):
+    sandboxed = grade_class(small_class, tmp_path / "sandboxed", jobs=2, log=lambda _: None)
+    unconfined = grade_class(small_class, tmp_path / "unconfined", jobs=2, sandboxed=False, log=lambda _: None)
+    assert summary(unconfined) == summary(sandboxed)
+
+
+def test_grading_stops_with_a_clear_error_when_the_sandbox_cannot_be_made(small_class, tmp_path):
+    hw4 = Path(sys.executable).with_name("hw4")
+    run = subprocess.run([hw4, "grade", small_class, "--out", tmp_path / "out"], capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "PATH": str(hw4.parent)})  # no bwrap on this PATH
+    assert run.returncode != 0
+    assert "bubblewrap is not installed" in run.stderr and "--no-sandbox" in run.stderr
+    assert not (tmp_path / "out" / "grades.csv").exists()
