@@ -102,7 +102,8 @@ class SandboxedExecute(Execute):
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
         km.extra_env = {"NBGRADER_EXECUTION": "autograde", "HW4_OFFLINE": "1",
-                        probe.PROBE_DIR: self._state["probe_dir"]}
+                        probe.PROBE_DIR: self._state["probe_dir"],
+                        "OMP_NUM_THREADS": "1"}  # one core per worker: more threads only contend
         if self.use_sandbox:
             km.scratch, km.slot = str(self._scratch), self._slot
             km.limits = dict(memory_bytes=self.memory_bytes)
