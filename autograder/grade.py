@@ -62,10 +62,11 @@ def grade_class(submissions, out, jobs=None, sandboxed=True, regrade=False, sche
         write_atomic(results_dir / f"{sid}.json", json.dumps(result))
         results[sid] = result
         log(f"  {sid}: {result['status']} {result['score']:g}/{result['max_score']:g}")
-    for sid in students:
-        _record(root, out, results[sid])
-    _write_tables(out, {sid: results[sid] for sid in students}, tests)
-    return {sid: results[sid] for sid in students}
+    results = {sid: results[sid] for sid in students}  # this class, in folder order
+    for result in results.values():  # every run, so that a run stopped mid-way leaves no gap in the gradebook
+        _record(root, out, result)
+    _write_tables(out, results, tests)
+    return results
 
 
 def _earlier_results(results_dir, students):

@@ -13,6 +13,7 @@ import shutil
 import tempfile
 import time
 import zipfile
+from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
 
@@ -39,19 +40,24 @@ def execute(name, results_dir, fast):
     env = {"HW4_RESULTS_DIR": str(results_dir), "TQDM_DISABLE": "1"}  # progress bars would vary run to run
     if fast:
         env["HW4_FAST"] = "1"
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)  # the kernel inherits this process's environment
-    try:
-        with tqdm(total=len(nb.cells), desc=name, unit="cell") as bar:
-            client = NotebookClient(nb, timeout=3600, kernel_name="python3", record_timing=False,
-                                    extra_arguments=QUIET,
-                                    resources={"metadata": {"path": str(REPO)}},
-                                    on_cell_executed=lambda **_: bar.update())
-            client.execute()
-    finally:
-        for key, value in saved.items():
-            os.environ.pop(key) if value is None else os.environ.__setitem__(key, value)
+    with environment(env), tqdm(total=len(nb.cells), desc=name, unit="cell") as bar:
+        client = NotebookClient(nb, timeout=3600, kernel_name="python3", record_timing=False,
+                                extra_arguments=QUIET, resources={"metadata": {"path": str(REPO)}},
+                                on_cell_executed=lambda **_: bar.update())
+        client.execute()
     return nb
+
+
+@contextmanager
+def environment(variables):
+    """Set ``variables`` in this process's environment, which the kernel inherits; restore it after."""
+    saved = os.environ.copy()
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def drop_widgets(nb):
