@@ -48,6 +48,11 @@ def draw_cases(notebook, seed):
     return cases
 
 
+def state_path(work_dir, notebook):
+    """Where a notebook's run outcome is kept: beside its scratch folder, out of the student's reach."""
+    return Path(work_dir) / f"{notebook}.state.json"
+
+
 class SandboxedExecute(Execute):
     use_sandbox = Bool(True, help="run student code in the bubblewrap sandbox").tag(config=True)
     work_dir = Unicode(help="this student's scratch root; each notebook gets a fresh folder in it").tag(config=True)
@@ -90,9 +95,8 @@ class SandboxedExecute(Execute):
             self._stopped("crashed", f"{name}: the notebook could not be run to the end ({type(err).__name__})")
         finally:
             clock.cancel()
-            # beside the scratch folder, where the student's code cannot write
             outcome = dict(status=state["status"], reason=state["reason"])
-            (Path(self.work_dir) / f"{name}.state.json").write_text(json.dumps(outcome))
+            state_path(self.work_dir, name).write_text(json.dumps(outcome))
         return nb, resources
 
     def _stopped(self, status, reason):

@@ -18,6 +18,7 @@ from traitlets.config import Config
 
 from . import course
 from .course import ASSIGNMENT, NOTEBOOKS
+from .preprocessors import state_path
 
 SEVERITY = ("ok", "timeout", "crashed", "invalid", "missing")
 
@@ -69,7 +70,7 @@ def _autograde(root, work, student_id, notebooks, seed, settings):
     graded = api.autograde(ASSIGNMENT, student_id, force=True, create=True)
     states = {}
     for name in NOTEBOOKS:
-        state_file = work / "scratch" / f"{name}.state.json"
+        state_file = state_path(work / "scratch", name)
         if state_file.exists():
             states[name] = json.loads(state_file.read_text())
     if not graded["success"]:
