@@ -40,8 +40,10 @@ def prepare_course(out):
     return root
 
 
-def grade_class(submissions, out, jobs=None, sandboxed=True, regrade=False, scheduler=None, log=print, **limits):
-    """Grade every student folder in ``submissions``; return student id → result."""
+def grade_class(submissions, out, jobs=None, sandboxed=True, regrade=False, scheduler=None, log=print, **execute):
+    """Grade every student folder in ``submissions``; return student id → result.
+
+    ``execute``: settings of SandboxedExecute (wall_seconds, memory_bytes, timeout, warm_kernels)."""
     if sandboxed:
         sandbox.check_available()
     out = Path(out).resolve()  # the kernels run elsewhere: relative paths would point nowhere there
@@ -50,7 +52,7 @@ def grade_class(submissions, out, jobs=None, sandboxed=True, regrade=False, sche
     results_dir = out / "results"
     results_dir.mkdir(exist_ok=True)
     tests = autograded_tests()
-    settings = dict(gradebook=(root / "gradebook.db").read_bytes(), sandbox=sandboxed, **limits)
+    settings = dict(gradebook=(root / "gradebook.db").read_bytes(), sandbox=sandboxed, **execute)
     if not scheduler:  # local workers keep their scratch inside DIR; Dask workers use their own temp
         settings["work_root"] = str(out / "work")
         (out / "work").mkdir(exist_ok=True)

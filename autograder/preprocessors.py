@@ -60,6 +60,7 @@ class SandboxedExecute(Execute):
     wall_seconds = Integer(300, help="the whole notebook's time limit").tag(config=True)
     memory_bytes = Integer(4 * 2**30, help="memory limit of the student's kernel").tag(config=True)
     max_output_bytes = Integer(2**20, help="output kept per notebook; the rest is dropped").tag(config=True)
+    warm_kernels = Bool(True, help="fork sandboxed kernels from the zygote (see zygote.py)").tag(config=True)
 
     def _prepare(self, name):
         """A fresh scratch folder holding this run's probe inputs; the run's state."""
@@ -109,7 +110,7 @@ class SandboxedExecute(Execute):
                         probe.PROBE_DIR: self._state["probe_dir"],
                         "OMP_NUM_THREADS": "1"}  # one core per worker: more threads only contend
         if self.use_sandbox:
-            km.scratch, km.slot = str(self._scratch), self._slot
+            km.scratch, km.slot, km.warm = str(self._scratch), self._slot, self.warm_kernels
             km.limits = dict(memory_bytes=self.memory_bytes)
         return km
 

@@ -16,12 +16,16 @@ directory the sandbox uid cannot traverse (e.g. /root/.pyenv); it keeps only
 the capabilities that setpriv needs to switch uid.  Each slot gets its own uid
 (BASE_UID + slot) so that RLIMIT_NPROC, which counts per uid, caps every
 concurrent sandbox separately, and so that leftovers can be found by uid.
+
+A kernel is warm by default: bwrap builds its sandbox around a placeholder, and the kernel is forked into
+it from a zygote that has already imported torch (see zygote.py), with the same limits, uid and namespaces.
 """
 from __future__ import annotations
 
 import dataclasses
 import fcntl
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -35,7 +39,9 @@ from importlib.util import find_spec
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Dict, Integer, Unicode
+from traitlets import Bool, Dict, Integer, Unicode
+
+from .zygote import Zygote
 
 MiB = 1024**2
 GiB = 1024**3
@@ -113,16 +119,22 @@ def _tool(name: str, package: str) -> str:
     return path
 
 
+def rlimits(limits: Limits) -> dict[str, int]:
+    """The resource limits of every sandboxed process, by name in the ``resource`` module."""
+    return {
+        "RLIMIT_DATA": limits.memory_bytes,
+        "RLIMIT_NPROC": limits.processes,
+        "RLIMIT_CPU": limits.cpu_seconds,
+        "RLIMIT_FSIZE": limits.file_bytes,
+        "RLIMIT_NOFILE": limits.open_files,
+        "RLIMIT_CORE": 0,
+    }
+
+
 def _prlimit_args(limits: Limits) -> list[str]:
-    return [
-        _tool("prlimit", "util-linux"),
-        f"--data={limits.memory_bytes}",
-        f"--nproc={limits.processes}",
-        f"--cpu={limits.cpu_seconds}",
-        f"--fsize={limits.file_bytes}",
-        f"--nofile={limits.open_files}",
-        "--core=0",
-    ]
+    # prlimit's options are the resource names: --data, --nproc, ...
+    return [_tool("prlimit", "util-linux"),
+            *(f"--{name.removeprefix('RLIMIT_').lower()}={value}" for name, value in rlimits(limits).items())]
 
 
 class _Mounts:
@@ -414,6 +426,43 @@ def check_available(slot: int = 0) -> None:
 # ------------------------------------------------------------------ kernels
 
 
+ZYGOTE_HOME = Path(tempfile.gettempdir()) / "hw4-zygote"  # holds matplotlib's font cache for every zygote
+PLACEHOLDER = ["sleep", "infinity"]  # holds a warm kernel's sandbox open
+_zygote: Zygote | None = None
+
+
+def zygote() -> Zygote:
+    """This process's zygote, started on first use (see zygote.py)."""
+    global _zygote
+    if _zygote is None:
+        # JPY_PARENT_PID as for a kernel (see SandboxedKernelManager._env): ipykernel reads it at import.
+        _zygote = Zygote(PYTHON, sandbox_env(ZYGOTE_HOME, {"JPY_PARENT_PID": "1"}))
+    return _zygote
+
+
+def _forget_zygote() -> None:
+    # A forked grading worker starts a zygote of its own and leaves its parent's alone.
+    global _zygote
+    if _zygote is not None:
+        _zygote.forget()
+        _zygote = None
+
+
+os.register_at_fork(after_in_child=_forget_zygote)
+
+
+def _placeholder_pid(process: subprocess.Popen, timeout: float = 10.0) -> int:
+    """Host pid of the placeholder, once it runs: the sandbox is then complete and unprivileged."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        for init in _children(process.pid):
+            for command in _children(init):
+                if _status(command).get("Name") == PLACEHOLDER[0]:
+                    return command
+        time.sleep(0.002)
+    raise SandboxError(f"the sandbox did not start within {timeout} s (exit code {process.poll()})")
+
+
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernel runs inside the sandbox.
 
@@ -427,6 +476,9 @@ class SandboxedKernelManager(AsyncKernelManager):
     slot = Integer(0, config=True, help="Sandbox slot; concurrent kernels need distinct slots.")
     limits = Dict(config=True, help="Overrides of autograder.sandbox.Limits fields.")
     extra_env = Dict(config=True, help="Extra environment variables inside the sandbox.")
+    warm = Bool(True, config=True, help="Fork the kernel from a zygote that has imported torch (zygote.py) "
+                                        "instead of starting a fresh Python in the sandbox.")
+    _kernel: int | None = None  # a pidfd of the warm kernel
 
     def _scratch(self) -> Path:
         if not self.scratch:
@@ -437,6 +489,14 @@ class SandboxedKernelManager(AsyncKernelManager):
         # Unix socket paths must stay under 108 bytes, which scratch paths can exceed: a short folder
         # of this slot's, bound into the sandbox at the same path, holds the sockets instead.
         return Path(tempfile.gettempdir()) / f"hw4-ipc-{self.slot}"
+
+    def _limits(self) -> Limits:
+        return dataclasses.replace(Limits(), **self.limits)
+
+    def _env(self) -> dict[str, str]:
+        # JPY_PARENT_PID=1: the kernel's parent inside is pid 1 (bwrap's init);
+        # a host pid would make ipykernel's parent poller exit at once.
+        return sandbox_env(self._scratch(), {"JPY_PARENT_PID": "1", **self.extra_env})
 
     async def _async_pre_start_kernel(self, **kw):
         scratch = prepare_scratch(self._scratch(), self.slot)
@@ -451,32 +511,63 @@ class SandboxedKernelManager(AsyncKernelManager):
         super().write_connection_file(**kwargs)
         os.chown(self.connection_file, uid_for(self.slot), uid_for(self.slot))
 
-    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        # A fixed command: the kernelspec's could name a Python outside the sandbox.
+    def _kernel_args(self, extra_arguments: list[str] | None = None) -> list[str]:
         extra = list(extra_arguments or [])
         if not any(arg.startswith("--HistoryManager.hist_file") for arg in extra):
             extra.append("--HistoryManager.hist_file=:memory:")
-        kernel = [PYTHON, "-m", "ipykernel_launcher", "-f", self.connection_file, *extra]
-        limits = dataclasses.replace(Limits(), **self.limits)
-        # JPY_PARENT_PID=1: the kernel's parent inside is pid 1 (bwrap's init);
-        # a host pid would make ipykernel's parent poller exit at once.
-        env = {"JPY_PARENT_PID": "1", **self.extra_env}
-        return sandbox_argv(kernel, self._scratch(), limits=limits, slot=self.slot, env=env,
-                            binds=(str(self._socket_dir()),))
+        return ["-f", self.connection_file, *extra]
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        # A fixed command: the kernelspec's could name a Python outside the sandbox.
+        self._args = self._kernel_args(extra_arguments)
+        command = PLACEHOLDER if self.warm else [PYTHON, "-m", "ipykernel_launcher", *self._args]
+        return sandbox_argv(command, self._scratch(), limits=self._limits(), slot=self.slot,
+                            env=self._env(), binds=(str(self._socket_dir()),))
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+        if self.warm:
+            pid = zygote().spawn(target=_placeholder_pid(self.provisioner.process), uid=uid_for(self.slot),
+                                 rlimits=rlimits(self._limits()), cwd=self._scratch(), env=self._env(),
+                                 argv=self._args)
+            try:
+                self._kernel = os.pidfd_open(pid)
+            except ProcessLookupError:  # it died at once; is_alive reports it
+                self._kernel = None
+
+    async def _async_is_alive(self) -> bool:
+        alive = await super()._async_is_alive()
+        if alive and self.warm and not self._warm_kernel_running():
+            # The placeholder would hold the sandbox open: end it with its kernel, as a cold kernel's ends.
+            kill_tree(self.provisioner.process, self.slot)
+            return False
+        return alive
+
+    is_alive = _async_is_alive  # AsyncKernelManager binds the base class's function by name
+
+    def _warm_kernel_running(self) -> bool:
+        return self._kernel is not None and not select.select([self._kernel], [], [], 0)[0]  # readable: exited
 
     async def _async_signal_kernel(self, signum: int) -> None:
         # The default signals the process group, i.e. the bwrap monitor, which
         # would die of SIGINT; an interrupt must reach the kernel itself.
-        if signum == signal.SIGINT:
-            if self.has_kernel:
-                signal_command(self.provisioner.process, signum)
-        else:
+        if signum != signal.SIGINT:
             await super()._async_signal_kernel(signum)
+        elif self.warm and self._kernel is not None:
+            try:
+                signal.pidfd_send_signal(self._kernel, signum)
+            except ProcessLookupError:
+                pass
+        elif self.has_kernel:
+            signal_command(self.provisioner.process, signum)
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         # Also after a dead or hung kernel: nothing of the sandbox survives.
         survivors = kill_tree(getattr(self.provisioner, "process", None), self.slot)
         if survivors:
             self.log.error("sandbox slot %s: processes %s survived SIGKILL", self.slot, survivors)
+        if self._kernel is not None:
+            os.close(self._kernel)
+            self._kernel = None
         await super()._async_cleanup_resources(restart=restart)
         shutil.rmtree(self._socket_dir(), ignore_errors=True)

@@ -53,7 +53,7 @@ def _overrides(work, seed, settings):
     execute = config.SandboxedExecute
     execute.work_dir, execute.seed = str(work / "scratch"), seed
     execute.use_sandbox = settings.get("sandbox", True)
-    for name in ("wall_seconds", "memory_bytes", "timeout"):
+    for name in ("wall_seconds", "memory_bytes", "timeout", "warm_kernels"):
         if name in settings:
             setattr(execute, name, settings[name])
     return config

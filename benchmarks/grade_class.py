@@ -21,8 +21,8 @@ Both run as child processes of this script, with .venv/bin first on PATH. Printe
   process in its tree, as far as it reached the command (Linux folds a child's peak into its parent's when
   the parent reaps it; `hw4 grade`'s sandboxed kernels die with their pid namespace and are reaped outside
   the tree, so there it can miss them); (2) /proc sampled every 0.2 s: the peak RSS of one process of each
-  role (the command's main process, `hw4 grade`'s forked workers, Jupyter kernels, the sandbox's helper
-  processes by name), and peak sums of PSS (shared pages split among their sharers, so that sums do not
+  role (the command's main process, `hw4 grade`'s forked workers, their zygotes, Jupyter kernels, the
+  sandbox's helper processes by name), and peak sums of PSS (shared pages split among their sharers, so that sums do not
   count them twice): per grading worker (one worker's process subtree, its sandbox and kernel included;
   for plain nbgrader, the whole tree) and over the whole tree. Sampling can miss peaks shorter than 0.2 s;
 * where time goes in `hw4 grade`: each student's worker seconds (results/<id>.json), by kind of student,
@@ -161,6 +161,8 @@ class Peaks:
             return "main process"
         if b"ipykernel_launcher" in commands[pid]:
             return "kernel"
+        if b"zygote.py" in commands[pid]:  # a warm kernel keeps the command line of the zygote it forked from
+            return "kernel" if b"zygote.py" in commands.get(ppid, b"") else "zygote"
         if commands[pid] == commands[root]:  # forked: the parent's command line until it execs
             return "worker" if self.pooled and ppid == root else "forked, before its exec"
         program, *args = commands[pid].decode(errors="replace").rstrip("\0").split("\0")

@@ -18,6 +18,7 @@ import time
 from importlib.util import find_spec
 from pathlib import Path
 
+import nbformat
 import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError
@@ -25,7 +26,9 @@ from nbformat.v4 import new_code_cell, new_notebook
 from traitlets.config import Config
 
 from autograder import sandbox
+from autograder.course import SOURCE
 from autograder.sandbox import MiB, Limits, SandboxError, SandboxedKernelManager
+from autograder.zygote import Zygote
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("bwrap") is None,
@@ -384,9 +387,9 @@ def _notebook(*sources):
     return nb
 
 
-def _execute(nb, scratch, **options):
+def _execute(nb, scratch, *, warm=True, slot=SLOT, **options):
     config = Config({"SandboxedKernelManager": {
-        "scratch": str(scratch), "slot": SLOT, "shutdown_wait_time": 1.0,
+        "scratch": str(scratch), "slot": slot, "shutdown_wait_time": 1.0, "warm": warm,
         "limits": {"memory_bytes": 2 * 1024**3, "processes": 64},
         "extra_env": {"HW4_OFFLINE": "1"}}})
     client = NotebookClient(nb, kernel_manager_class=SandboxedKernelManager, config=config,
@@ -422,3 +425,99 @@ def test_hung_kernel_is_killed(scratch):
                  error_on_timeout={"ename": "CellTimeoutError", "evalue": "", "traceback": []})
     assert time.monotonic() - start < 20
     assert sandbox.sandbox_pids(SLOT) == []
+
+
+# ------------------------------------------------------------ warm kernels (forked from the zygote)
+
+CONFINEMENT = """
+import json, os, re, resource, socket
+status = dict(line.split(':\\t', 1) for line in open('/proc/self/status') if ':\\t' in line)
+def has_terminal():
+    try:
+        open('/dev/tty').close()
+        return True
+    except OSError:
+        return False
+print(json.dumps(dict(
+    ids=[os.getresuid(), os.getresgid(), os.getgroups()],
+    privileges={key: status[key].strip() for key in
+                ('CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb', 'NoNewPrivs', 'Seccomp')},
+    limits={name: resource.getrlimit(getattr(resource, name)) for name in dir(resource) if name.startswith('RLIMIT_')},
+    cwd=os.getcwd(), env=dict(os.environ), hostname=socket.gethostname(), terminal=has_terminal(),
+    root=sorted(os.listdir('/')), mounts=sorted(line.split()[4] for line in open('/proc/self/mountinfo')),
+    interfaces=sorted(name for _, name in socket.if_nameindex()),
+    descriptors=sorted(re.sub(r'[0-9]+', 'N', os.readlink(f'/proc/self/fd/{fd}'))
+                       for fd in os.listdir('/proc/self/fd') if int(fd) > 2 and os.path.lexists(f'/proc/self/fd/{fd}')),
+    namespaces={name: os.readlink(f'/proc/self/ns/{name}') for name in ('pid', 'net', 'ipc', 'uts', 'mnt')},
+)))
+"""
+
+
+def _confinement(scratch, warm):
+    [outputs] = _execute(_notebook(CONFINEMENT), scratch, warm=warm)
+    assert outputs[0].get("text"), outputs
+    return json.loads(outputs[0]["text"])
+
+
+def test_warm_kernel_is_confined_exactly_like_a_cold_one(scratch):
+    warm, cold = _confinement(scratch, warm=True), _confinement(scratch, warm=False)
+    grader = {name: os.readlink(f"/proc/self/ns/{name}") for name in warm["namespaces"]}
+    for kernel in (warm, cold):
+        assert all(kernel["namespaces"][name] != grader[name] for name in grader), kernel["namespaces"]
+        del kernel["namespaces"]  # each sandbox has namespaces of its own
+    assert warm["ids"][0] == [sandbox.uid_for(SLOT)] * 3 and warm["privileges"]["CapEff"] == "0" * 16
+    assert warm["interfaces"] == ["lo"]
+    assert {k: v for k, v in warm["env"].items() if cold["env"].get(k) != v} == {}
+    assert {k: v for k, v in cold["env"].items() if warm["env"].get(k) != v} == {}
+    assert warm == cold
+    assert sandbox.sandbox_pids(SLOT) == []
+
+
+def test_one_warm_kernel_leaves_nothing_to_the_next(tmp_path):
+    first = _notebook("import torch, matplotlib\ntorch.LEFT_BEHIND = matplotlib.LEFT_BEHIND = 1\n"
+                      "open('/tmp/left-behind', 'w').write('x')")
+    second = _notebook("import os, torch, matplotlib\n"
+                       "print(hasattr(torch, 'LEFT_BEHIND'), hasattr(matplotlib, 'LEFT_BEHIND'), os.path.exists('/tmp/left-behind'))")
+    _execute(first, tmp_path / "a")
+    [outputs] = _execute(second, tmp_path / "b", slot=OTHER_SLOT)
+    assert outputs[0]["text"] == "False False False\n"
+
+
+def test_the_zygote_holds_no_grading_data(monkeypatch):
+    """It is exec'd, not forked from the grader: neither the grader's environment nor the solutions,
+    which this process has read, are in its memory."""
+    monkeypatch.setenv("HW4_GRADER_SECRET", "s3cret")
+    source = nbformat.read(SOURCE / "KL_derivation.ipynb", as_version=4)
+    solution_lines = [line for cell in source.cells if cell.cell_type == "code" and "BEGIN SOLUTION" in cell.source
+                      for line in cell.source.splitlines() if "SOLUTION" not in line]
+    zygote = Zygote(sandbox.PYTHON, sandbox.sandbox_env(sandbox.ZYGOTE_HOME, {"JPY_PARENT_PID": "1"}))
+    try:
+        pid = zygote._started().pid
+        memory = _wait_for_preload(pid)
+        assert b"ipykernel.kernelapp" in memory  # the scan sees what it preloaded
+        assert b"HW4_GRADER_SECRET" not in Path(f"/proc/{pid}/environ").read_bytes()
+        assert not [line for line in solution_lines if len(line.strip()) > 20 and line.strip().encode() in memory]
+    finally:
+        zygote.close()
+
+
+def _wait_for_preload(pid, timeout=60):
+    """The zygote's heap and anonymous memory, where loaded data lives, once it waits for its first request
+    (blocked reading stdin)."""
+    deadline = time.monotonic() + timeout
+    while Path(f"/proc/{pid}/wchan").read_text() not in ("pipe_read", "anon_pipe_read"):
+        assert time.monotonic() < deadline, "the zygote did not finish preloading"
+        time.sleep(0.1)
+    chunks = []
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", buffering=0) as mem:
+        for line in maps:
+            fields = line.split()
+            span, perms, name = fields[0], fields[1], (fields[5] if len(fields) > 5 else "")
+            start, end = (int(x, 16) for x in span.split("-"))
+            if perms.startswith("r") and name in ("", "[heap]"):
+                try:
+                    mem.seek(start)
+                    chunks.append(mem.read(end - start))
+                except OSError:  # e.g. [vvar]
+                    pass
+    return b"".join(chunks)

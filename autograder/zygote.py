@@ -1,0 +1,225 @@
+"""Warm kernels: forked from a process that has already imported torch, instead of started cold.
+
+A cold kernel spends about 3 s importing torch and torchvision before the student's first cell runs, and
+grading starts two kernels per student. A zygote is a clean Python, started once per grading worker, that
+imports those libraries and then only forks. It never runs student code and holds no grading data: it is
+started with exec, not forked from the grader, so no solution or gradebook is in its memory.
+
+For each notebook the grader builds the student's sandbox with bwrap as before, holding it open with a
+placeholder command, and asks the zygote for a kernel. The zygote forks; the child joins the sandbox's
+namespaces (setns), takes the sandbox's resource limits and unprivileged uid, drops every capability, and
+becomes the kernel. Each kernel is therefore a new process inside its student's own sandbox, sharing with
+the zygote only copy-on-write memory.
+
+This file runs as a script (``python -I zygote.py``) and imports only the standard library and the
+libraries it preloads; the grader's side is :class:`Zygote`.
+"""
+import ctypes
+import gc
+import importlib
+import json
+import os
+import random
+import resource
+import select
+import signal
+import subprocess
+import sys
+import threading
+from importlib.util import find_spec
+
+PRELOAD = ("numpy", "torch", "torchvision", "torchvision.utils", "matplotlib.pyplot", "tqdm.auto",
+           "ipykernel.kernelapp", "ipykernel.ipkernel")
+# Joined in this order: the mount namespace last, because it changes what /proc/<pid>/ns/* means.
+NAMESPACES = ("pid", "net", "ipc", "uts", "cgroup", "mnt")
+MATPLOTLIB_BACKEND = "module://matplotlib_inline.backend_inline"  # what ipykernel would select
+REPLY_TIMEOUT_S = 120  # the first reply waits for the preload, which a loaded machine slows down
+
+_libc = ctypes.CDLL(None, use_errno=True)
+PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 4, 24, 36, 38
+
+
+class ZygoteError(RuntimeError):
+    pass
+
+
+def _check(result):
+    if result != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, os.strerror(errno))
+
+
+# ------------------------------------------------------------- the zygote
+
+
+def serve():
+    """Preload, then answer one JSON request per line on stdin with one JSON reply per line on stdout."""
+    os.environ["MPLBACKEND"] = MATPLOTLIB_BACKEND  # matplotlib reads it once, at import
+    for module in PRELOAD:
+        importlib.import_module(module)
+    gc.freeze()  # the preloaded objects stay in the shared pages instead of being copied by the collector
+    # Kernels are orphaned when their launcher exits: they become ours to reap, at once, so that no
+    # zombie of a sandbox uid outlives its sandbox.
+    _check(_libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
+    signal.signal(signal.SIGCHLD, _reap)
+    replies = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)  # fd 1 is passed to the kernels; the replies get a descriptor of their own
+    for line in sys.stdin:
+        try:
+            reply = {"kernel": _spawn(json.loads(line))}
+        except Exception as err:  # one failed kernel must not end the zygote
+            reply = {"error": f"{type(err).__name__}: {err}"}
+        replies.write(json.dumps(reply) + "\n")
+        replies.flush()
+
+
+def _reap(*_):
+    """Collect every child that has ended (on SIGCHLD)."""
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
+    except ChildProcessError:  # no children left
+        pass
+
+
+def _spawn(request):
+    """Fork a child that joins the sandbox, and through it the kernel; return the kernel's host pid."""
+    readable, writable = os.pipe()
+    child = os.fork()
+    if child == 0:
+        report = {}
+        try:
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            os.close(readable)
+            _join_namespaces(request["target"])
+            kernel = os.fork()  # the new pid namespace holds only the children of whoever joined it
+            if kernel == 0:
+                _become_kernel(request)
+            report = {"pid": kernel}
+        except BaseException as err:
+            report = {"error": f"{type(err).__name__}: {err}"}
+        finally:
+            os.write(writable, json.dumps(report).encode())
+            os._exit(0)
+    os.close(writable)
+    with os.fdopen(readable) as pipe:
+        report = json.loads(pipe.read() or "{}")
+    try:
+        os.waitpid(child, 0)
+    except ChildProcessError:  # already reaped by _reap
+        pass
+    if "pid" not in report:
+        raise ZygoteError(report.get("error", "the kernel's launcher died"))
+    return report["pid"]
+
+
+def _join_namespaces(target):
+    handles = [os.open(f"/proc/{target}/ns/{name}", os.O_RDONLY) for name in NAMESPACES]
+    for handle in handles:
+        _check(_libc.setns(handle, 0))
+        os.close(handle)
+
+
+def _become_kernel(request):
+    """In the sandbox's namespaces, still root: become the student's unprivileged kernel; never returns."""
+    try:
+        os.setsid()  # no signals from the grader's terminal
+        _isolate_descriptors()
+        os.chdir(request["cwd"])
+        for name, value in request["rlimits"].items():
+            resource.setrlimit(getattr(resource, name), (value, value))
+        _drop_privileges(request["uid"])
+        os.environ.clear()
+        os.environ.update(request["env"], PWD=request["cwd"])  # PWD: as bwrap's --chdir sets it
+        _reseed()
+        sys.path[:] = [p for p in sys.path if p]  # ipykernel puts the kernel's cwd first again
+        sys.argv = [find_spec("ipykernel_launcher").origin, *request["argv"]]
+        from ipykernel import kernelapp
+        kernelapp.launch_new_instance(argv=request["argv"])
+    except BaseException as err:
+        print(f"zygote: the kernel could not start: {type(err).__name__}: {err}", file=sys.stderr, flush=True)
+    finally:
+        os._exit(1)
+
+
+def _isolate_descriptors():
+    """Keep only stdout and stderr (the zygote's stderr); stdin reads /dev/null. Closing the report pipe
+    also lets the zygote see its end of file."""
+    devnull = os.open("/dev/null", os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+
+
+def _drop_privileges(uid):
+    """Become ``uid`` with no groups, no capabilities and no way to gain any, like setpriv does."""
+    last_cap = int(open("/proc/sys/kernel/cap_last_cap").read())
+    for cap in range(last_cap + 1):
+        _check(_libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0))
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)  # leaving uid 0 clears the permitted, effective and ambient sets
+    _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+    _check(_libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0))  # as after an exec: the student's own /proc stays theirs
+    status = dict(line.split(":\t", 1) for line in open("/proc/self/status") if ":\t" in line)
+    caps = [status[f"Cap{kind}"].strip() for kind in ("Inh", "Prm", "Eff", "Bnd", "Amb")]
+    if set(caps) != {"0" * 16} or status["NoNewPrivs"].strip() != "1":
+        raise ZygoteError(f"privileges were not dropped: {status}")
+
+
+def _reseed():
+    """Fresh seeds where a new interpreter would draw them from the OS; torch's default seed is fixed anyway."""
+    random.seed()
+    if "numpy" in sys.modules:
+        sys.modules["numpy"].random.seed()
+
+
+# ------------------------------------------------------------- the grader's side
+
+
+class Zygote:
+    """The grader's handle on one zygote process, started on first use; safe to share between threads."""
+
+    def __init__(self, python, env):
+        self._python, self._env = python, env
+        self._process = None
+        self._lock = threading.Lock()
+
+    def spawn(self, *, target, uid, rlimits, cwd, env, argv):
+        """A kernel running ``ipykernel`` with ``argv`` in the sandbox of host pid ``target``; its host pid."""
+        request = dict(target=target, uid=uid, rlimits=rlimits, cwd=str(cwd), env=env, argv=argv)
+        with self._lock:
+            process = self._started()
+            process.stdin.write(json.dumps(request) + "\n")
+            process.stdin.flush()
+            if not select.select([process.stdout], [], [], REPLY_TIMEOUT_S)[0]:
+                self.close()
+                raise ZygoteError(f"the zygote did not answer within {REPLY_TIMEOUT_S} s")
+            reply = json.loads(process.stdout.readline() or '{"error": "the zygote died"}')
+        if "error" in reply:
+            raise ZygoteError(reply["error"])
+        return reply["kernel"]
+
+    def _started(self):
+        if self._process is None or self._process.poll() is not None:
+            # -I: neither the grader's folder nor PYTHON* variables shape what the kernels import.
+            self._process = subprocess.Popen([self._python, "-I", __file__], stdin=subprocess.PIPE,
+                                             stdout=subprocess.PIPE, env=self._env, text=True)
+        return self._process
+
+    def forget(self):
+        """In a forked child: let go of the parent's zygote without stopping it."""
+        if self._process is not None:
+            self._process.stdin.close()
+            self._process.stdout.close()
+            self._process = None
+
+    def close(self):
+        """Stop the zygote; kernels already forked are not affected."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+            self._process = None
+
+
+if __name__ == "__main__":
+    serve()
