@@ -435,7 +435,7 @@ def zygote() -> Zygote:
     """This process's zygote, started on first use (see zygote.py)."""
     global _zygote
     if _zygote is None:
-        # JPY_PARENT_PID as for a kernel (see SandboxedKernelManager._env): ipykernel reads it at import.
+        # JPY_PARENT_PID as for a kernel (see SandboxedKernelManager._extra_env): ipykernel reads it at import.
         _zygote = Zygote(PYTHON, sandbox_env(ZYGOTE_HOME, {"JPY_PARENT_PID": "1"}))
     return _zygote
 
@@ -493,10 +493,10 @@ class SandboxedKernelManager(AsyncKernelManager):
     def _limits(self) -> Limits:
         return dataclasses.replace(Limits(), **self.limits)
 
-    def _env(self) -> dict[str, str]:
-        # JPY_PARENT_PID=1: the kernel's parent inside is pid 1 (bwrap's init);
-        # a host pid would make ipykernel's parent poller exit at once.
-        return sandbox_env(self._scratch(), {"JPY_PARENT_PID": "1", **self.extra_env})
+    def _extra_env(self) -> dict[str, str]:
+        # JPY_PARENT_PID=1 turns ipykernel's parent poller off: the kernel's parent is bwrap's init (pid 1)
+        # or, for a warm kernel, outside its pid namespace; a host pid would make the kernel exit at once.
+        return {"JPY_PARENT_PID": "1", **self.extra_env}
 
     async def _async_pre_start_kernel(self, **kw):
         scratch = prepare_scratch(self._scratch(), self.slot)
@@ -522,13 +522,14 @@ class SandboxedKernelManager(AsyncKernelManager):
         self._args = self._kernel_args(extra_arguments)
         command = PLACEHOLDER if self.warm else [PYTHON, "-m", "ipykernel_launcher", *self._args]
         return sandbox_argv(command, self._scratch(), limits=self._limits(), slot=self.slot,
-                            env=self._env(), binds=(str(self._socket_dir()),))
+                            env=self._extra_env(), binds=(str(self._socket_dir()),))
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
         await super()._async_launch_kernel(kernel_cmd, **kw)
         if self.warm:
             pid = zygote().spawn(target=_placeholder_pid(self.provisioner.process), uid=uid_for(self.slot),
-                                 rlimits=rlimits(self._limits()), cwd=self._scratch(), env=self._env(),
+                                 rlimits=rlimits(self._limits()), cwd=self._scratch(),
+                                 env=sandbox_env(self._scratch(), self._extra_env()),
                                  argv=self._args)
             try:
                 self._kernel = os.pidfd_open(pid)
