@@ -87,7 +87,6 @@ def _spawn(request):
     readable, writable = os.pipe()
     child = os.fork()
     if child == 0:
-        report = {}
         try:
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             os.close(readable)

@@ -13,6 +13,7 @@ import collections
 import functools
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from jupyter_client.asynchronous.client import AsyncKernelClient
@@ -37,23 +38,26 @@ STEPS = (  # (class, method, label), in the order a notebook meets them
 seconds = collections.Counter()
 
 
+@contextmanager
+def clock(label):
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        seconds[label] += time.perf_counter() - started
+
+
 def timed(method, label):
     if hasattr(method, "__code__") and method.__code__.co_flags & 0x80:  # a coroutine function
         @functools.wraps(method)
         async def wrapper(*args, **kwargs):
-            started = time.perf_counter()
-            try:
+            with clock(label):
                 return await method(*args, **kwargs)
-            finally:
-                seconds[label] += time.perf_counter() - started
     else:
         @functools.wraps(method)
         def wrapper(*args, **kwargs):
-            started = time.perf_counter()
-            try:
+            with clock(label):
                 return method(*args, **kwargs)
-            finally:
-                seconds[label] += time.perf_counter() - started
     return wrapper
 
 
