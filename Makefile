@@ -1,4 +1,4 @@
-# Quick start:  make demo   (set up, release the notebooks, grade the sample class)
+# Quick start:  make demo   (set up, release the notebooks and the handout, grade the sample class)
 #               make test   (set up, run the test suite)
 PYTHON ?= python3
 VENV ?= .venv
@@ -9,7 +9,7 @@ PIP_FLAGS ?=# CI pins a tested torch/torchvision pair: PIP_FLAGS="-c .ci/constra
 
 setup: $(VENV)/.installed sandbox
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml student/requirements.txt autograder/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet $(PIP_FLAGS) -e '.[test]'

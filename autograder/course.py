@@ -1,8 +1,9 @@
-"""The nbgrader course directory that release and grading work in."""
+"""The course folder the instructor works in, and the nbgrader course directories built from it."""
 import functools
 import os
 import shutil
 import sys
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -14,10 +15,12 @@ from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
+from hw4.submission import NOTEBOOKS
+
 ASSIGNMENT = "hw4"
-NOTEBOOKS = ("KL_derivation", "VAE")
 HERE = Path(__file__).resolve().parent
-SOURCE = HERE / "source" / ASSIGNMENT
+SOURCE_DIR = Path("autograder") / "source" / ASSIGNMENT  # inside a course folder
+SOURCE = HERE / "source" / ASSIGNMENT  # the copy installed with this package: what grading uses
 CONFIG_FILE = HERE / "nbgrader_config.py"
 
 # nbgrader runs `alembic` as a command: find it beside this Python even when its venv is not activated.
@@ -30,11 +33,29 @@ class NbgraderError(RuntimeError):
     pass
 
 
-def make_course(root):
-    """Lay out an nbgrader course in ``root``: our config and the source notebooks."""
+class CourseError(RuntimeError):
+    """No course folder where one is needed."""
+
+
+def find_root(root=None):
+    """The course folder: ``root`` if given, else the nearest folder from here upwards holding the sources."""
+    if root is not None:
+        if not (Path(root) / SOURCE_DIR).is_dir():
+            raise CourseError(f"{root} is not a course folder: it has no {SOURCE_DIR}/")
+        return Path(root).resolve()
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / SOURCE_DIR).is_dir():
+            return folder
+    raise CourseError(f"no course folder here: neither {here} nor a folder above it holds {SOURCE_DIR}/ "
+                      "(run this in your copy of the course bundle, or pass --root DIR)")
+
+
+def make_course(root, source=SOURCE):
+    """Lay out an nbgrader course in ``root``: our config and the source notebooks from ``source``."""
     root = Path(root)
     (root / "source").mkdir(parents=True, exist_ok=True)
-    shutil.copytree(SOURCE, root / "source" / ASSIGNMENT, dirs_exist_ok=True)
+    shutil.copytree(source, root / "source" / ASSIGNMENT, dirs_exist_ok=True)
     shutil.copyfile(CONFIG_FILE, root / CONFIG_FILE.name)
     return root
 
@@ -58,6 +79,13 @@ def succeed(result, what):
 def generate_assignment(root):
     succeed(api(root).generate_assignment(ASSIGNMENT, force=True), "generate_assignment")
     return Path(root) / "release" / ASSIGNMENT
+
+
+def released_notebooks(source=SOURCE):
+    """Name → bytes of the student version of each notebook in ``source``, as nbgrader generates it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        released = generate_assignment(make_course(tmp, source))
+        return {name: (released / f"{name}.ipynb").read_bytes() for name in NOTEBOOKS}
 
 
 @functools.cache

@@ -12,7 +12,6 @@ import platform
 import shutil
 import tempfile
 import time
-import zipfile
 from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
@@ -24,25 +23,24 @@ from tqdm.auto import tqdm
 
 from hw4.check import QUIET
 
-from .course import NOTEBOOKS, SOURCE
-from .release import REPO
+from .archive import folder_entries, write_zip
+from .course import NOTEBOOKS, SOURCE_DIR
 
-RESULTS = REPO / "hw4_results"
-ARCHIVE = REPO / "hw4.results.zip"
+RESULTS = "hw4_results"  # in the course folder, beside its archive
+ARCHIVE = "hw4.results.zip"
 RUN_INFO = "run.json"
-ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold
 LIBRARIES = ("torch", "torchvision", "numpy", "matplotlib", "nbgrader", "mlxtend")
 
 
-def execute(name, results_dir, fast):
-    """Run the source notebook ``name`` with a progress bar; return the executed notebook."""
-    nb = nbformat.read(SOURCE / f"{name}.ipynb", as_version=4)
+def execute(root, name, results_dir, fast):
+    """Run the source notebook ``name`` of the course folder ``root`` with a progress bar; return it executed."""
+    nb = nbformat.read(root / SOURCE_DIR / f"{name}.ipynb", as_version=4)
     env = {"HW4_RESULTS_DIR": str(results_dir), "TQDM_DISABLE": "1"}  # progress bars would vary run to run
     if fast:
         env["HW4_FAST"] = "1"
     with environment(env), tqdm(total=len(nb.cells), desc=name, unit="cell") as bar:
         client = NotebookClient(nb, timeout=3600, kernel_name="python3", record_timing=False,
-                                extra_arguments=QUIET, resources={"metadata": {"path": str(REPO)}},
+                                extra_arguments=QUIET, resources={"metadata": {"path": str(root)}},
                                 on_cell_executed=lambda **_: bar.update())
         client.execute()
     return nb
@@ -70,37 +68,29 @@ def drop_widgets(nb):
     return nb
 
 
-def provenance(fast):
+def provenance(root, fast):
     """What produced these results, for metrics.json."""
-    sources = {f"{name}.ipynb": hashlib.sha256((SOURCE / f"{name}.ipynb").read_bytes()).hexdigest()
+    sources = {f"{name}.ipynb": hashlib.sha256((root / SOURCE_DIR / f"{name}.ipynb").read_bytes()).hexdigest()
                for name in NOTEBOOKS}
     return dict(mode="fast" if fast else "full", source_notebooks_sha256=sources,
                 python=platform.python_version(), libraries={lib: version(lib) for lib in LIBRARIES})
 
 
-def write_archive(folder, archive):
-    """Zip ``folder`` (less run.json) with sorted entries and fixed timestamps and permissions."""
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file() and path.name != RUN_INFO:
-                info = zipfile.ZipInfo(f"{folder.name}/{path.relative_to(folder).as_posix()}", ZIP_TIME)
-                info.external_attr = 0o644 << 16
-                info.compress_type = zipfile.ZIP_DEFLATED
-                zf.writestr(info, path.read_bytes())
-
-
-def make_results(fast=False, out=RESULTS, archive=ARCHIVE):
+def make_results(root, fast=False, out=None, archive=None):
+    """Run the reference solution of the course folder ``root``; write ``out`` (default: its hw4_results/)
+    and its archive (default: its hw4.results.zip)."""
     started = time.monotonic()
-    out, archive = Path(out), Path(archive)
+    root = Path(root)
+    out, archive = Path(out or root / RESULTS), Path(archive or root / ARCHIVE)
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
         staging = Path(tmp) / out.name
         staging.mkdir()
         for name in NOTEBOOKS:
-            html, _ = HTMLExporter().from_notebook_node(drop_widgets(execute(name, staging, fast)))
+            html, _ = HTMLExporter().from_notebook_node(drop_widgets(execute(root, name, staging, fast)))
             (staging / f"{name}.html").write_text(html)
         metrics_path = staging / "metrics.json"
         metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
-        metrics.update(provenance(fast))
+        metrics.update(provenance(root, fast))
         metrics_path.write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
         shutil.copyfile(Path(__file__).with_name("results_readme.md"), staging / "README.md")
         (staging / RUN_INFO).write_text(json.dumps(dict(
@@ -108,6 +98,6 @@ def make_results(fast=False, out=RESULTS, archive=ARCHIVE):
             machine=platform.platform()), indent=2) + "\n")
         shutil.rmtree(out, ignore_errors=True)
         staging.rename(out)
-    write_archive(out, archive)
+    write_zip(archive, folder_entries(out, out.name, keep=lambda path: path.name != RUN_INFO))
     print(f"wrote {out}/ and {archive} in {time.monotonic() - started:.0f} s")
     return out

@@ -1,15 +1,16 @@
 """Build submissions from the bundle's own notebooks: the demo class, tests and benchmarks use them.
 
 A submission is the released student notebook with some solution cells filled in: with the reference
-answer (taken from the source notebook), or with any code given by grade id.
+answer (taken from the source notebook), or with any code given by grade id. Both come from the source
+notebooks installed with this package, so this works wherever the package does.
 """
+import functools
 from pathlib import Path
 
 import nbformat
 from nbgrader import utils
 
-from .course import NOTEBOOKS, SOURCE
-from .release import REPO
+from .course import NOTEBOOKS, SOURCE, released_notebooks
 
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 
@@ -24,9 +25,14 @@ def reference_answers(name):
     return answers
 
 
+@functools.cache
+def _released():
+    return released_notebooks()
+
+
 def student_notebook(name, answers):
     """The released notebook ``name`` with the solution cells in ``answers`` (grade id → source) filled in."""
-    nb = nbformat.read(REPO / f"{name}.ipynb", as_version=4)
+    nb = nbformat.reads(_released()[name].decode(), as_version=4)
     for cell in nb.cells:
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         if grade_id in answers:

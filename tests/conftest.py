@@ -1,4 +1,5 @@
 import hashlib
+import shutil
 from pathlib import Path
 
 import pytest
@@ -6,7 +7,11 @@ import pytest
 import catalog_kl
 import classroom
 from autograder.grade import grade_class
+from autograder.release import release
 from autograder.samples import reference_answers, write_submission
+
+REPO = Path(__file__).resolve().parents[1]
+COURSE_FILES = ("pyproject.toml", "README.md", "autograder", "student")  # what a course folder needs
 
 
 def snapshot(folder):
@@ -53,3 +58,29 @@ def small_class(tmp_path_factory):
 def summary(results):
     """What two gradings of the same class must agree on (messages differ: inputs are fresh each run)."""
     return {sid: (r["status"], r["score"], {t: v["score"] for t, v in r["tests"].items()}) for sid, r in results.items()}
+
+
+def copy_course(dest):
+    """A course folder with this repository's sources, as an instructor's copy of the bundle would be."""
+    dest.mkdir(parents=True, exist_ok=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "build")
+    for name in COURSE_FILES:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, dest / name, ignore=ignore)
+        else:
+            shutil.copyfile(source, dest / name)
+    return dest
+
+
+class Released:
+    """A copy of the course folder, released once per test session."""
+
+    def __init__(self, root):
+        self.root = copy_course(root)
+        self.changed = release(self.root)
+
+
+@pytest.fixture(scope="session")
+def released(tmp_path_factory):
+    return Released(tmp_path_factory.mktemp("course") / "course")

@@ -1,9 +1,15 @@
-"""`hw4 check`: a student's view of the visible tests."""
+"""`hw4 check`: a student's view of the visible tests, and the reader it shares with the grader."""
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
-from autograder.samples import CHEAT, reference_answers, write_submission
+import nbformat
+import pytest
+from hw4.submission import read_notebook
+
+from autograder.samples import CHEAT, reference_answers, student_notebook, write_submission
 
 HW4 = Path(sys.executable).with_name("hw4")
 
@@ -35,3 +41,63 @@ def test_a_blank_notebook_is_all_todo(tmp_path):
     run = _check(tmp_path / "KL_derivation.ipynb")
     assert run.returncode == 1
     assert run.stdout.count("TODO") == 9 and "0/9 visible tests pass" in run.stdout
+
+
+# ---------------------------------------------------------------- the reader the grader and `hw4 check` share
+
+def _edited(tmp_path, edit, filename="KL_derivation.ipynb"):
+    nb = student_notebook("KL_derivation", reference_answers("KL_derivation"))
+    edit(nb.cells)
+    nbformat.write(nb, tmp_path / filename)
+    return tmp_path / filename
+
+
+def _index(cells, grade_id):
+    return next(i for i, c in enumerate(cells) if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def _copy_cell(cells, grade_id):
+    copy = nbformat.from_dict(json.loads(json.dumps(cells[_index(cells, grade_id)])))
+    copy.id = "a-copied-cell"
+    cells.insert(_index(cells, grade_id), copy)
+
+
+@pytest.mark.parametrize("edit, reason", [
+    (lambda cells: _copy_cell(cells, "kl_mvn"), "the graded cell 'kl_mvn' appears 2 times"),
+    (lambda cells: _copy_cell(cells, "test_kl_mvn_exact"), "'test_kl_mvn_exact' appears 2 times"),
+    (lambda cells: cells.pop(_index(cells, "derivation")), "the answer cell 'derivation' was deleted"),
+    (lambda cells: [c.metadata.clear() for c in cells], "lost its grading metadata"),
+])
+def test_the_reader_finds_what_the_grader_cannot_grade(tmp_path, edit, reason):
+    nb = read_notebook("KL_derivation", _edited(tmp_path, edit))
+    assert nb.status == "invalid" and reason in nb.reason, nb.reason
+
+
+@pytest.mark.parametrize("edit, note", [
+    (lambda cells: cells.pop(_index(cells, "test_kl_mvn_exact")), "test cell 'test_kl_mvn_exact' was deleted"),
+    (lambda cells: setattr(cells[_index(cells, "test_kl_mc_estimate")], "source", "pass"),
+     "test cell 'test_kl_mc_estimate' was edited"),
+    (lambda cells: cells.pop(_index(cells, "kl_mc")), "the answer cell 'kl_mc' was deleted"),
+    (lambda cells: cells.pop(_index(cells, "imports")), "the locked cell 'imports' was deleted"),
+])
+def test_the_reader_notes_what_the_grader_restores_or_skips(tmp_path, edit, note):
+    nb = read_notebook("KL_derivation", _edited(tmp_path, edit))
+    assert nb.status == "ok" and any(note in n for n in nb.notes), nb.notes
+
+
+def test_the_reader_rejects_entries_that_are_not_files_without_opening_them(tmp_path):
+    (tmp_path / "folder.ipynb").mkdir()
+    os.mkfifo(tmp_path / "pipe.ipynb")  # opening it for reading would block forever
+    (tmp_path / "link.ipynb").symlink_to(tmp_path / "link.ipynb")  # a loop
+    for name, kind in (("folder", "a folder"), ("pipe", "a named pipe"), ("link", "a symbolic link")):
+        nb = read_notebook("VAE", tmp_path / f"{name}.ipynb")
+        assert nb.status == "invalid" and kind in nb.reason, nb.reason
+
+
+def test_check_reports_an_invalid_or_renamed_notebook_before_running_it(tmp_path):
+    path = _edited(tmp_path, lambda cells: _copy_cell(cells, "kl_mvn"))
+    run = _check(path)
+    assert run.returncode == 1 and "INVALID" in run.stdout and "appears 2 times" in run.stdout
+    assert "Running" not in run.stdout
+    run = _check(_edited(tmp_path, lambda cells: None, "notes.ipynb"))
+    assert run.returncode == 1 and "only collects KL_derivation.ipynb and VAE.ipynb" in run.stdout

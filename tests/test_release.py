@@ -1,9 +1,14 @@
-"""The student notebooks: generated from the source, reproducible, with nothing of the solutions."""
+"""`hw4 release`: the student notebooks and the handout, generated from the source, reproducible, with
+nothing of the instructor side in them."""
+import json
+import zipfile
+
 import nbformat
 from nbgrader import utils
 
 from autograder.course import NOTEBOOKS, SOURCE
-from autograder.release import REPO, release
+from autograder.release import HANDOUT, MANIFEST, release
+from conftest import REPO
 
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "MARK SCHEME")
 
@@ -20,22 +25,46 @@ def _private_lines(name):
     return {line for line in private - public if len(line) > 12}  # "return x" may occur in any cell
 
 
-def test_release_reproduces_the_committed_notebooks_byte_for_byte(tmp_path):
-    assert sorted(p.name for p in release(tmp_path)) == [f"{name}.ipynb" for name in sorted(NOTEBOOKS)]
-    for name in NOTEBOOKS:
-        assert (tmp_path / f"{name}.ipynb").read_bytes() == (REPO / f"{name}.ipynb").read_bytes()
-    assert release(tmp_path) == []  # a second run changes nothing
+def test_release_reproduces_the_committed_files_byte_for_byte(released):
+    for path in [f"{name}.ipynb" for name in NOTEBOOKS] + [str(MANIFEST)]:
+        assert (released.root / path).read_bytes() == (REPO / path).read_bytes(), path
+    zip_bytes = (released.root / HANDOUT).read_bytes()
+    assert release(released.root) == []  # a second run changes nothing, the handout included
+    assert (released.root / HANDOUT).read_bytes() == zip_bytes
 
 
-def test_student_notebooks_hold_no_solutions_or_hidden_tests():
+def test_the_handout_is_one_student_folder(released):
+    names = zipfile.ZipFile(released.root / HANDOUT).namelist()
+    assert {name.split("/")[0] for name in names} == {"hw4-handout"}
+    files = {name.split("/", 1)[1] for name in names}
+    assert {"KL_derivation.ipynb", "VAE.ipynb", "README.md", "environment.yml", "pyproject.toml",
+            "requirements.txt", "hw4/__init__.py", "hw4/check.py", "hw4/submission.py",
+            "hw4/graded_cells.json"} <= files
+    assert not [f for f in files if "autograder" in f or "source" in f or "result" in f or f.endswith(".pyc")]
+
+
+def test_the_handout_holds_no_solution_hidden_test_or_grader_code(released):
+    archive = zipfile.ZipFile(released.root / HANDOUT)
+    texts = {name: archive.read(name).decode() for name in archive.namelist()}
+    private = set().union(*(_private_lines(name) for name in NOTEBOOKS))
+    for name, text in texts.items():
+        lines = {line.strip() for line in text.splitlines()}
+        assert not private & lines, (name, private & lines)
+        assert not any(marker in text for marker in MARKERS), name
+        assert "import autograder" not in text and "from autograder" not in text, name
     for name in NOTEBOOKS:
-        text = (REPO / f"{name}.ipynb").read_text()
-        assert not any(marker in text for marker in MARKERS)
-        assert "probe" not in text
-        student_lines = {line.strip() for cell in nbformat.read(REPO / f"{name}.ipynb", as_version=4).cells
-                         for line in cell.source.splitlines()}
-        leaked = _private_lines(name) & student_lines
-        assert not leaked, leaked
+        assert "probe" not in texts[f"hw4-handout/{name}.ipynb"]
+    requirements = texts["hw4-handout/requirements.txt"].lower()
+    assert "nbgrader" not in requirements and "dask" not in requirements
+
+
+def test_the_manifest_lists_every_graded_cell(released):
+    manifest = json.loads((released.root / MANIFEST).read_text())
+    for name in NOTEBOOKS:
+        cells = nbformat.read(released.root / f"{name}.ipynb", as_version=4).cells
+        graded = {c.metadata.nbgrader["grade_id"] for c in cells if utils.is_grade(c) or utils.is_solution(c)}
+        assert graded <= set(manifest[name])
+        assert all("sha256" in entry for entry in manifest[name].values() if entry["role"] == "test")
 
 
 def test_every_graded_name_has_a_stub_and_its_own_cell():

@@ -142,13 +142,14 @@ def test_instructor_package_is_masked_inside_bound_dirs():
     assert sandbox._masks([str(REPO), sys.prefix]) == [str(REPO / "autograder")]
 
 
-def test_only_python_runtime_is_bound_from_the_repo(scratch):
-    bound = {Path(p).name for p in sandbox._runtime_dirs() if Path(p).parent == REPO}
+def test_only_python_runtime_and_student_package_are_bound_from_the_repo(scratch):
+    bound = {Path(p).relative_to(REPO).parts[0] for p in sandbox._runtime_dirs() if REPO in Path(p).parents}
     got = out(py(f"""
         import json, os
-        print(json.dumps(sorted(os.listdir({str(REPO)!r}))))
+        print(json.dumps([sorted(os.listdir({str(REPO)!r})), sorted(os.listdir({str(REPO / "student")!r}))]))
     """, scratch))
-    assert set(got) == bound
+    assert set(got[0]) == bound
+    assert got[1] == ["hw4"]  # the package alone: not the student folder's other files
 
 
 def _stale_editable_install():

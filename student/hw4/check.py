@@ -1,6 +1,8 @@
 """`hw4 check NOTEBOOK`: run a notebook's visible tests and say, test by test, what passes.
 
-The notebook runs top to bottom in a fresh Jupyter kernel, in fast mode (as `nbgrader validate` does), so
+First the file is read exactly as the grader reads it (``hw4.submission``): a damaged, stripped or renamed
+notebook, or one with copied or deleted graded cells, is reported before the deadline, not after. Then
+the notebook runs top to bottom in a fresh Jupyter kernel, in fast mode (as `nbgrader validate` does), so
 long training loops shrink. Passing here does not guarantee full marks: the grader adds hidden tests.
 """
 import os
@@ -8,6 +10,8 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+
+from .submission import NOTEBOOKS, notebook_name, read_notebook
 
 # The kernel's start-up warnings (e.g. about its local TCP sockets) mean nothing to a student.
 QUIET = ["--IPKernelApp.log_level=ERROR"]
@@ -66,7 +70,28 @@ def report(nb):
     return lines, passed == total
 
 
+def readable(path):
+    """Read ``path`` as the grader would; print what it would say. True when it can be graded."""
+    path = Path(path)
+    name = notebook_name(path)
+    if name is None:
+        expected = " and ".join(f"{n}.ipynb" for n in NOTEBOOKS)
+        print(f"INVALID  {path.name}: the grader only collects {expected}; hand this work in under one of those names")
+        return False
+    nb = read_notebook(name, path if path.exists() or path.is_symlink() else None)
+    if nb.status != "ok":
+        print(f"INVALID  the grader would not grade this file: {nb.reason}")
+        return False
+    for note in nb.notes:
+        print(f"NOTE     {note}")
+    if path.name != f"{name}.ipynb":
+        print(f"NOTE     rename it to {name}.ipynb before you hand it in")
+    return True
+
+
 def check_notebook(path):
+    if not readable(path):
+        return False
     print(f"Running {path} ...", flush=True)
     lines, ok = report(run_notebook(path))
     print("\n".join(lines))

@@ -1,0 +1,93 @@
+"""The instructor's and TA's `hw4` commands: release, grade, demo, results.
+
+``register`` is the ``hw4.commands`` entry point: the student package's `hw4` command calls it to add
+these subcommands. release, results and demo act on the course folder (see ``course.find_root``).
+"""
+import os
+import sys
+
+from .course import CourseError, find_root
+
+
+def release(args):
+    from .release import release as run
+
+    root = find_root(args.root)
+    changed = run(root)
+    rewritten = ", ".join(str(p.relative_to(root)) for p in changed)
+    print(f"released from {root}: " + (f"rewrote {rewritten}" if changed else "everything already up to date"))
+
+
+def grade(args):
+    from .grade import format_table, grade_class
+    from .sandbox import SandboxError
+
+    if args.no_sandbox:
+        print("WARNING: --no-sandbox: student code runs with YOUR rights, unconfined. Only for trusted "
+              "notebooks.", file=sys.stderr)
+    try:
+        results = grade_class(args.submissions, args.out, jobs=args.jobs, sandboxed=not args.no_sandbox,
+                              regrade=args.regrade, scheduler=args.scheduler)
+    except SandboxError as err:
+        sys.exit(f"hw4 grade: {err}")
+    print(format_table(results))
+    print(f"\nwrote {os.path.join(args.out, 'grades.csv')}, grades.json and feedback/")
+
+
+def demo(args):
+    from .samples import demo_class
+
+    out = args.out if args.out else find_root(args.root) / "demo"
+    submissions = demo_class(os.path.join(out, "submissions"))
+    print(f"sample class written to {submissions}")
+    args.submissions, args.out = submissions, os.path.join(out, "graded")
+    args.jobs, args.regrade, args.scheduler = None, True, None
+    grade(args)
+
+
+def results(args):
+    from .results import make_results
+
+    make_results(find_root(args.root), fast=args.fast)
+
+
+def _guarded(command):
+    """Run ``command``; a course folder that cannot be found is one line, not a traceback."""
+    def run(args):
+        try:
+            command(args)
+        except CourseError as err:
+            sys.exit(f"hw4 {args.command}: {err}")
+    return run
+
+
+def _root_option(parser):
+    parser.add_argument("--root", metavar="DIR", help="the course folder (default: found from the current folder "
+                                                      "upwards, as the one holding autograder/source/hw4/)")
+
+
+def register(commands):
+    sub = commands.add_parser("release", help="regenerate the student notebooks and dist/hw4-handout.zip")
+    _root_option(sub)
+    sub.set_defaults(run=_guarded(release))
+
+    sub = commands.add_parser("grade", help="autograde every student folder in SUBMISSIONS")
+    sub.add_argument("submissions", metavar="SUBMISSIONS")
+    sub.add_argument("--out", default="graded", metavar="DIR", help="where results go (default: graded)")
+    sub.add_argument("--jobs", type=int, default=None, metavar="N", help="students at once (default: cores)")
+    sub.add_argument("--regrade", action="store_true", help="regrade students graded by an earlier run")
+    sub.add_argument("--scheduler", metavar="ADDRESS", help="grade on this Dask cluster instead of locally")
+    sub.add_argument("--no-sandbox", action="store_true", help="run student code unconfined (unsafe)")
+    sub.set_defaults(run=grade)
+
+    sub = commands.add_parser("demo", help="grade a sample class and print the grade table")
+    sub.add_argument("--out", metavar="DIR", help="where the class and its grades go (default: demo/ in the "
+                                                  "course folder)")
+    _root_option(sub)
+    sub.add_argument("--no-sandbox", action="store_true", help="run student code unconfined (unsafe)")
+    sub.set_defaults(run=_guarded(demo))
+
+    sub = commands.add_parser("results", help="rerun the reference solution; rewrite hw4_results/ and the zip")
+    sub.add_argument("--fast", action="store_true", help="a few batches only: a quick end-to-end check")
+    _root_option(sub)
+    sub.set_defaults(run=_guarded(results))

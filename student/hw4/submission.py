@@ -1,0 +1,199 @@
+"""Read a submitted notebook the way the grader does, and say whether it can be graded.
+
+The grader (``autograder/submissions.py``) and `hw4 check` share this reader, so a student sees the
+verdict before the deadline. A notebook is compared with ``graded_cells.json``, which `hw4 release` writes
+from the released notebooks: the graded cells each notebook must hold once, and the fingerprints of the
+cells the grader restores from its own copy (tests and locked cells). Nothing here runs the notebook.
+"""
+import hashlib
+import json
+import os
+import re
+import stat
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+MAX_BYTES = 20 * 1024 * 1024
+MANIFEST = Path(__file__).with_name("graded_cells.json")
+NOTEBOOKS = ("KL_derivation", "VAE")
+RESTORED = ("test", "locked")  # roles whose cells the grader replaces with its own copy
+
+
+@dataclass
+class Notebook:
+    name: str
+    status: str = "ok"  # ok, invalid or missing
+    reason: str = ""
+    filename: str = ""  # the submitted file graded as this notebook
+    notes: list[str] = field(default_factory=list)
+    text: str | None = None  # the notebook to grade, as nbformat-4 JSON
+    sha256: str = ""  # of the submitted bytes, to tell whether a regrade is needed
+
+
+# ---------------------------------------------------------------- the graded cells of a notebook
+
+def role(cell):
+    """What grading does with ``cell``: 'answer', 'written' (graded by hand), 'test', 'locked' or None."""
+    info = cell.get("metadata", {}).get("nbgrader", {})
+    if info.get("solution"):
+        return "written" if info.get("grade") and cell.get("cell_type") == "markdown" else "answer"
+    if info.get("grade"):
+        return "test"
+    return "locked" if info.get("locked") else None
+
+
+def fingerprint(cell):
+    return hashlib.sha256(cell.get("source", "").encode()).hexdigest()
+
+
+def describe(nb):
+    """grade id → {role, and the fingerprint of cells the grader restores}: one notebook's manifest entry."""
+    cells = {}
+    for cell in nb.cells:
+        kind = role(cell)
+        if kind:
+            entry = {"role": kind}
+            if kind in RESTORED:
+                entry["sha256"] = fingerprint(cell)
+            cells[cell.metadata.nbgrader["grade_id"]] = entry
+    return cells
+
+
+def manifest():
+    return json.loads(MANIFEST.read_text())
+
+
+# ---------------------------------------------------------------- which file is which notebook
+
+def _canonical(stem):
+    """'VAE (1)', 'vae-copy', 'Vae_final' → 'vae': how renamed downloads usually differ."""
+    stem = re.sub(r"\s*\(\d+\)$", "", stem.lower())
+    return re.sub(r"[\s_\-]*(copy|final|submission|v\d+)$", "", stem).replace(" ", "_").replace("-", "_")
+
+
+def locate(name, files):
+    """The file to grade as ``name``: the exact name, else one unambiguous renamed file, else None."""
+    for path in files:
+        if path.stem == name:
+            return path
+    renamed = [p for p in files if _canonical(p.stem) == name.lower() and p.stem not in NOTEBOOKS]
+    return renamed[0] if len(renamed) == 1 else None
+
+
+def notebook_name(path):
+    """The notebook a file would be graded as, or None when the grader would not pick it up."""
+    return next((name for name in NOTEBOOKS if locate(name, [Path(path)])), None)
+
+
+# ---------------------------------------------------------------- reading
+
+KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISLNK, "a symbolic link"), (stat.S_ISFIFO, "a named pipe"),
+         (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"))
+
+
+def read_notebook(name, path):
+    """A :class:`Notebook` for the file at ``path`` (None: not submitted), graded as ``name``."""
+    nb = Notebook(name)
+    if path is None:
+        return _fail(nb, "missing", f"{name}.ipynb was not submitted")
+    path = Path(path)
+    nb.filename = path.name
+    if path.stem != name:
+        nb.notes.append(f"graded '{path.name}' as {name}.ipynb")
+    try:
+        data = _read_regular(path)
+    except (OSError, ValueError) as err:
+        return _fail(nb, "invalid", str(err))
+    nb.sha256 = hashlib.sha256(data).hexdigest()
+    try:
+        return _parse(nb, path.name, data.decode("utf-8"))
+    except UnicodeDecodeError:
+        return _fail(nb, "invalid", f"{path.name} is not UTF-8 text, so it is not a notebook")
+
+
+def _read_regular(path):
+    """The bytes of ``path`` if it is a readable regular file of a sane size; never blocks on a pipe."""
+    kind = next((what for test, what in KINDS if test(path.lstat().st_mode)), None)
+    if kind:
+        raise ValueError(f"{path.name} is {kind}, not a notebook file")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except PermissionError:
+        raise ValueError(f"{path.name} cannot be read (permission denied)") from None
+    with os.fdopen(fd, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):  # swapped for something else since lstat
+            raise ValueError(f"{path.name} is not a regular file")
+        if size == 0:
+            raise ValueError(f"{path.name} is empty (0 bytes)")
+        if size > MAX_BYTES:
+            raise ValueError(f"{path.name} is {size / 2**20:.0f} MiB; the limit is {MAX_BYTES // 2**20} MiB "
+                             "(clear the outputs and submit again)")
+        return f.read(MAX_BYTES + 1)
+
+
+def _parse(nb, filename, text):
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as err:
+        return _fail(nb, "invalid", f"{filename} is not valid JSON ({err.msg} at line {err.lineno}): "
+                                    "the file is damaged; download your notebook again from Jupyter")
+    if not isinstance(raw, dict) or "cells" not in raw and "worksheets" not in raw:
+        return _fail(nb, "invalid", f"{filename} is JSON but not a Jupyter notebook")
+    try:
+        with warnings.catch_warnings():  # its warnings about cell ids are reported as a note instead
+            warnings.simplefilter("ignore")
+            notebook = nbformat.reads(text, as_version=4)
+    except Exception as err:  # nbformat raises several types for malformed notebooks
+        return _fail(nb, "invalid", f"{filename} is not a readable notebook: {err}")
+    if raw.get("nbformat", 4) < 4:
+        nb.notes.append(f"{filename} was in nbformat {raw.get('nbformat')}; converted to nbformat 4")
+    _note_duplicate_ids(nb, raw)
+    if not any("nbgrader" in cell.get("metadata", {}) for cell in notebook.cells):
+        return _fail(nb, "invalid", f"{filename} has lost its grading metadata (it was saved by a tool that "
+                                    "strips cell metadata): copy your answers into a fresh copy of the notebook")
+    problem = _compare_cells(nb, notebook, manifest()[nb.name])
+    if problem:
+        return _fail(nb, "invalid", f"{filename}: {problem}")
+    nb.text = nbformat.writes(notebook)
+    return nb
+
+
+def _compare_cells(nb, notebook, expected):
+    """Compare the graded cells with the release: notes for what the grader fixes, else the reason it cannot."""
+    ids = Counter(cell.metadata.nbgrader.get("grade_id") for cell in notebook.cells if role(cell))
+    copies = sorted(grade_id for grade_id, count in ids.items() if count > 1)
+    if copies:
+        return (f"the graded cell '{copies[0]}' appears {ids[copies[0]]} times (a copied cell keeps its "
+                "grading metadata); keep one and delete the copies")
+    present = {cell.metadata.nbgrader["grade_id"]: cell for cell in notebook.cells if role(cell)}
+    for grade_id, entry in expected.items():
+        cell = present.get(grade_id)
+        if cell is None and entry["role"] == "written":
+            return (f"the answer cell '{grade_id}' was deleted, so the notebook cannot be graded: copy your answers "
+                    "into a fresh copy of the notebook")
+        if cell is None:
+            nb.notes.append({"answer": f"the answer cell '{grade_id}' was deleted; the tests of it fail",
+                             "test": f"test cell '{grade_id}' was deleted; the grader restored and ran it",
+                             "locked": f"the locked cell '{grade_id}' was deleted; the cells after it may fail"}[entry["role"]])
+        elif entry["role"] in RESTORED and fingerprint(cell) != entry["sha256"]:
+            what = "test cell" if entry["role"] == "test" else "cell"
+            nb.notes.append(f"{what} '{grade_id}' was edited; the grader restored and ran the original")
+    return None
+
+
+def _note_duplicate_ids(nb, raw):
+    """nbformat gives duplicated or missing cell ids fresh ones as it reads; say so."""
+    ids = [cell.get("id") for cell in raw.get("cells", []) if isinstance(cell, dict)]
+    repaired = len(ids) - len({i for i in ids if i})
+    if repaired and raw.get("nbformat_minor", 0) >= 5:
+        nb.notes.append(f"gave {repaired} cells with duplicated or missing ids new ids")
+
+
+def _fail(nb, status, reason):
+    nb.status, nb.reason = status, reason
+    return nb
