@@ -1,4 +1,4 @@
-"""The `hw4` command: release, grade, demo (instructor), results (TA), check (student)."""
+"""The `hw4` command: release, grade, similarity, demo (instructor), results (TA), check (student)."""
 import argparse
 import os
 import sys
@@ -26,6 +26,19 @@ def grade(args):
         sys.exit(f"hw4 grade: {err}")
     print(format_table(results))
     print(f"\nwrote {os.path.join(args.out, 'grades.csv')}, grades.json and feedback/")
+    if args.similarity:
+        similarity(args)
+
+
+def similarity(args):
+    from autograder.similarity import similarity_report
+
+    report = similarity_report(args.submissions, args.out)
+    for pair in report["pairs"][:5]:
+        print(f"{pair['score']:.2f}  {pair['student_a']}  {pair['student_b']}")
+    for sid, reasons in report["skipped"].items():
+        print(f"not compared: {sid}: " + "; ".join(f"{name}: {why}" for name, why in reasons.items()))
+    print(f"wrote {os.path.join(args.out, 'similarity.csv')} and similarity.html")
 
 
 def demo(args):
@@ -34,7 +47,7 @@ def demo(args):
     submissions = demo_class(os.path.join(args.out, "submissions"))
     print(f"sample class written to {submissions}")
     args.submissions, args.out = submissions, os.path.join(args.out, "graded")
-    args.jobs, args.regrade, args.scheduler = None, True, None
+    args.jobs, args.regrade, args.scheduler, args.similarity = None, True, None, False
     grade(args)
 
 
@@ -64,7 +77,13 @@ def main(argv=None):
     sub.add_argument("--regrade", action="store_true", help="regrade students graded by an earlier run")
     sub.add_argument("--scheduler", metavar="ADDRESS", help="grade on this Dask cluster instead of locally")
     sub.add_argument("--no-sandbox", action="store_true", help="run student code unconfined (unsafe)")
+    sub.add_argument("--similarity", action="store_true", help="also write the similarity report to DIR")
     sub.set_defaults(run=grade)
+
+    sub = commands.add_parser("similarity", help="compare what students wrote, pair by pair")
+    sub.add_argument("submissions", metavar="SUBMISSIONS")
+    sub.add_argument("--out", default="similarity", metavar="DIR", help="where the report goes (default: similarity)")
+    sub.set_defaults(run=similarity)
 
     sub = commands.add_parser("demo", help="grade the bundled sample class and print the grade table")
     sub.add_argument("--out", default="demo", metavar="DIR", help="where the class and its grades go")
