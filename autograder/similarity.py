@@ -2,8 +2,8 @@
 
 A student's answer to a notebook is the code of its graded solution cells that differ from the released
 ones. copydetect (winnowing over normalised tokens, MOSS's method: names, strings, comments and spacing
-do not count) fingerprints it, minus every fingerprint of the released notebooks' code (starter code,
-instructions, visible tests). A pair's score is the share of both answers' fingerprinted tokens that
+do not count) fingerprints it, minus every fingerprint of the released notebooks' code cells (stubs,
+imports, visible tests). A pair's score is the share of both answers' fingerprinted tokens that
 match the other's: per notebook, and pooled over the notebooks both students answered.
 """
 import csv
@@ -88,7 +88,9 @@ def _student_answers(folder, boilerplate):
         if prints:
             answers[name] = prints
         else:
-            reasons[name] = "no code written beyond the starter code" if written else "no solution cell answered"
+            reasons[name] = "no solution cell answered"
+            if written:
+                reasons[name] = "no code beyond the starter code, or too little to compare"
     return answers, reasons
 
 
