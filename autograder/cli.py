@@ -1,4 +1,4 @@
-"""The instructor's and TA's `hw4` commands: release, grade, demo, results.
+"""The instructor's and TA's `hw4` commands: release, grade, similarity, demo, results.
 
 ``register`` is the ``hw4.commands`` entry point: the student package's `hw4` command calls it to add
 these subcommands. release, results and demo act on the course folder (see ``course.find_root``).
@@ -32,6 +32,19 @@ def grade(args):
         sys.exit(f"hw4 grade: {err}")
     print(format_table(results))
     print(f"\nwrote {os.path.join(args.out, 'grades.csv')}, grades.json and feedback/")
+    if args.similarity:
+        similarity(args)
+
+
+def similarity(args):
+    from .similarity import similarity_report
+
+    report = similarity_report(args.submissions, args.out)
+    for pair in report["pairs"][:5]:
+        print(f"{pair['score']:.2f}  {pair['student_a']}  {pair['student_b']}")
+    for sid, reasons in report["skipped"].items():
+        print(f"not compared: {sid}: " + "; ".join(f"{name}: {why}" for name, why in reasons.items()))
+    print(f"wrote {os.path.join(args.out, 'similarity.csv')} and similarity.html")
 
 
 def demo(args):
@@ -41,7 +54,7 @@ def demo(args):
     submissions = demo_class(os.path.join(out, "submissions"))
     print(f"sample class written to {submissions}")
     args.submissions, args.out = submissions, os.path.join(out, "graded")
-    args.jobs, args.regrade, args.scheduler = None, True, None
+    args.jobs, args.regrade, args.scheduler, args.similarity = None, True, None, False
     grade(args)
 
 
@@ -78,7 +91,13 @@ def register(commands):
     sub.add_argument("--regrade", action="store_true", help="regrade students graded by an earlier run")
     sub.add_argument("--scheduler", metavar="ADDRESS", help="grade on this Dask cluster instead of locally")
     sub.add_argument("--no-sandbox", action="store_true", help="run student code unconfined (unsafe)")
+    sub.add_argument("--similarity", action="store_true", help="also write the similarity report to DIR")
     sub.set_defaults(run=grade)
+
+    sub = commands.add_parser("similarity", help="compare what students wrote, pair by pair")
+    sub.add_argument("submissions", metavar="SUBMISSIONS")
+    sub.add_argument("--out", default="similarity", metavar="DIR", help="where the report goes (default: similarity)")
+    sub.set_defaults(run=similarity)
 
     sub = commands.add_parser("demo", help="grade a sample class and print the grade table")
     sub.add_argument("--out", metavar="DIR", help="where the class and its grades go (default: demo/ in the "

@@ -89,6 +89,12 @@ def released_notebooks(source=SOURCE):
 
 
 @functools.cache
+def student_notebooks():
+    """Name → bytes of the student notebooks of the installed source notebooks, made once per process."""
+    return released_notebooks(SOURCE)
+
+
+@functools.cache
 def autograded_tests():
     """(notebook, test id, points) for every autograded test cell, in notebook order."""
     tests = []

@@ -4,13 +4,12 @@ A submission is the released student notebook with some solution cells filled in
 answer (taken from the source notebook), or with any code given by grade id. Both come from the source
 notebooks installed with this package, so this works wherever the package does.
 """
-import functools
 from pathlib import Path
 
 import nbformat
 from nbgrader import utils
 
-from .course import NOTEBOOKS, SOURCE, released_notebooks
+from .course import NOTEBOOKS, SOURCE, student_notebooks
 
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 
@@ -25,14 +24,9 @@ def reference_answers(name):
     return answers
 
 
-@functools.cache
-def _released():
-    return released_notebooks()
-
-
 def student_notebook(name, answers):
     """The released notebook ``name`` with the solution cells in ``answers`` (grade id → source) filled in."""
-    nb = nbformat.reads(_released()[name].decode(), as_version=4)
+    nb = nbformat.reads(student_notebooks()[name].decode(), as_version=4)
     for cell in nb.cells:
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         if grade_id in answers:

@@ -1,0 +1,195 @@
+"""`hw4 similarity`: how much of the code in their answer cells each pair of students shares.
+
+A student's answer to a notebook is the code of its graded solution cells that differ from the released
+ones. copydetect (winnowing over normalised tokens, MOSS's method: names, strings, comments and spacing
+do not count) fingerprints it, minus every fingerprint of the released notebooks' code cells (stubs,
+imports, visible tests). A pair's score is the share of both answers' fingerprinted tokens that
+match the other's: per notebook, and pooled over the notebooks both students answered.
+"""
+import csv
+import html
+import io
+from itertools import combinations
+from pathlib import Path
+
+import nbformat
+import numpy as np
+from copydetect import CodeFingerprint, compare_files
+from copydetect.utils import highlight_overlap
+
+from .course import NOTEBOOKS, student_notebooks
+from .submissions import find_students, read_student
+
+NOISE = 25  # the shortest run of normalised characters that counts as shared code (copydetect's default)
+TOP_PAIRS = 10  # pairs shown side by side in the HTML report
+
+
+def similarity_report(submissions, out):
+    """Compare every pair of students in ``submissions``; write similarity.csv and similarity.html to ``out``.
+
+    The released notebooks' code (generated from the installed source notebooks) is boilerplate.
+    Returns {"pairs": [...], "skipped": {student: {notebook: reason}}}, pairs highest score first."""
+    boilerplate = _boilerplate()
+    answers, skipped = {}, {}
+    for sid, folder in find_students(submissions).items():
+        answers[sid], reasons = _student_answers(folder, boilerplate)
+        if reasons:
+            skipped[sid] = reasons
+    pairs = [pair for a, b in combinations(sorted(answers), 2) if (pair := _compare(a, b, answers))]
+    pairs.sort(key=lambda p: (-p["score"], p["student_a"], p["student_b"]))
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    _write_csv(out / "similarity.csv", pairs)
+    (out / "similarity.html").write_text(_html(pairs, answers, skipped), encoding="utf-8")
+    return {"pairs": pairs, "skipped": skipped}
+
+
+def _solution_cells(notebook):
+    """(grade id, source) of every graded code cell that students answer in, in notebook order."""
+    cells = []
+    for cell in notebook.cells:
+        meta = cell.get("metadata", {}).get("nbgrader")
+        if cell.cell_type == "code" and isinstance(meta, dict) and meta.get("solution"):
+            cells.append((str(meta.get("grade_id")), cell.source))
+    return cells
+
+
+def _fingerprint(code, boilerplate=None):
+    # A window of 1 keeps every k-gram: winnowing's choice among them depends on Python's per-process
+    # string hash, which would make two runs on the same class disagree.
+    return CodeFingerprint("answer.py", NOISE, 1, boilerplate, language="python", fp=io.StringIO(code))
+
+
+def _boilerplate():
+    """The released notebooks' stubs per grade id, and the fingerprints of all their code."""
+    stubs, code = {}, []
+    for name in NOTEBOOKS:
+        notebook = nbformat.reads(student_notebooks()[name].decode(), as_version=4)
+        stubs[name] = dict(_solution_cells(notebook))
+        code += [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    hashes = _fingerprint("\n\n".join(code)).hashes
+    return {"stubs": stubs, "hashes": np.array(sorted(hashes))}
+
+
+def _student_answers(folder, boilerplate):
+    """Notebook → {grade id: fingerprinted answer} for what can be compared; notebook → reason for the rest."""
+    answers, reasons = {}, {}
+    for name, notebook in read_student(folder).items():
+        if notebook.status != "ok":
+            reasons[name] = notebook.reason
+            continue
+        stubs = boilerplate["stubs"][name]
+        cells = _solution_cells(nbformat.reads(notebook.text, as_version=4))
+        written = {grade_id: source for grade_id, source in cells
+                   if source.strip() != stubs.get(grade_id, "").strip()}
+        prints = {grade_id: _fingerprint(source, boilerplate["hashes"]) for grade_id, source in written.items()}
+        prints = {grade_id: answer for grade_id, answer in prints.items() if answer.token_coverage}
+        if prints:
+            answers[name] = prints
+        else:
+            reasons[name] = "no solution cell answered"
+            if written:
+                reasons[name] = "no code beyond the starter code, or too little to compare"
+    return answers, reasons
+
+
+def _compare(a, b, answers):
+    """The pair's row, or None when the two students answered no notebook in common."""
+    common = [name for name in NOTEBOOKS if name in answers[a] and name in answers[b]]
+    if not common:
+        return None
+    row = {"student_a": a, "student_b": b, "notebooks": {}, "matches": {}}
+    shared = total = 0
+    for name in common:
+        matched, tokens, row["matches"][name] = _compare_notebook(answers[a][name], answers[b][name])
+        row["notebooks"][name] = matched / tokens
+        shared, total = shared + matched, total + tokens
+    row["score"] = shared / total
+    return row
+
+
+def _compare_notebook(first, second):
+    """Matched tokens, all tokens, and grade id → matching slices, comparing each cell with its namesake.
+
+    Cell by cell, so that code running from the end of one answer into the next cannot match."""
+    matched = tokens = 0
+    slices = {}
+    for grade_id in [*first, *(g for g in second if g not in first)]:  # a fixed order: float sums must agree
+        tokens += sum(answer[grade_id].token_coverage for answer in (first, second) if grade_id in answer)
+        if grade_id in first and grade_id in second:
+            _, (share1, share2), slices[grade_id] = compare_files(first[grade_id], second[grade_id])
+            matched += share1 * first[grade_id].token_coverage + share2 * second[grade_id].token_coverage
+    return matched, tokens, slices
+
+
+def _write_csv(path, pairs):
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["student_a", "student_b", "score", *NOTEBOOKS])
+        for pair in pairs:
+            scores = [_fmt(pair["notebooks"].get(name)) for name in NOTEBOOKS]
+            writer.writerow([pair["student_a"], pair["student_b"], _fmt(pair["score"]), *scores])
+
+
+def _fmt(score):
+    return "" if score is None else f"{score:.4f}"
+
+
+STYLE = """
+body { font-family: sans-serif; margin: 2em; }
+table { border-collapse: collapse; } td, th { border: 1px solid #ccc; padding: 0.2em 0.6em; }
+.side { display: flex; gap: 1em; } .side > div { flex: 1; min-width: 0; }
+pre { background: #f6f6f6; padding: 0.5em; overflow-x: auto; font-size: 0.85em; }
+.match { background: #ffd27f; }
+"""
+
+
+def _html(pairs, answers, skipped):
+    top = [pair for pair in pairs if pair["score"] > 0][:TOP_PAIRS]
+    parts = ["<!DOCTYPE html>", "<html><head><meta charset='utf-8'><title>hw4 similarity</title>",
+             f"<style>{STYLE}</style></head><body>", "<h1>Similarity of the students' answers</h1>",
+             "<p>Scores are the share of two students' answer code (starter code and tests removed; names, "
+             "comments and spacing ignored) found in the other's. They are evidence for a person to read, "
+             "not a verdict: read the highlighted code below before drawing any conclusion.</p>",
+             _summary_table(pairs[:TOP_PAIRS])]
+    parts += [_pair_section(pair, answers) for pair in top]
+    parts.append(_skipped_section(skipped))
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+def _summary_table(pairs):
+    header = "".join(f"<th>{name}</th>" for name in ("student a", "student b", "score", *NOTEBOOKS))
+    rows = []
+    for pair in pairs:
+        cells = [pair["student_a"], pair["student_b"], _fmt(pair["score"])]
+        cells += [_fmt(pair["notebooks"].get(name)) for name in NOTEBOOKS]
+        rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+    return f"<h2>Most similar pairs</h2><table><tr>{header}</tr>{''.join(rows)}</table>"
+
+
+def _pair_section(pair, answers):
+    a, b = pair["student_a"], pair["student_b"]
+    parts = [f"<h2>{html.escape(a)} and {html.escape(b)}: {_fmt(pair['score'])}</h2>"]
+    for name, score in pair["notebooks"].items():
+        parts.append(f"<h3>{name}: {_fmt(score)}</h3>")
+        for grade_id, (slices_a, slices_b) in pair["matches"][name].items():
+            parts.append(f"<h4>{html.escape(grade_id)}</h4><div class='side'>"
+                         f"{_code_column(a, answers[a][name][grade_id].raw_code, slices_a)}"
+                         f"{_code_column(b, answers[b][name][grade_id].raw_code, slices_b)}</div>")
+    return "\n".join(parts)
+
+
+def _code_column(student, code, slices):
+    """One student's answer with the code matching the other student's highlighted."""
+    if slices.size:
+        code, _ = highlight_overlap(code, slices.astype(int), "<span class='match'>", "</span>", escape_html=True)
+    else:
+        code = html.escape(code)
+    return f"<div><b>{html.escape(student)}</b><pre>{code}</pre></div>"
+
+
+def _skipped_section(skipped):
+    items = [f"<li>{html.escape(sid)}, {name}: {html.escape(reason)}</li>"
+             for sid, reasons in sorted(skipped.items()) for name, reason in reasons.items()]
+    return "<h2>Not compared</h2><ul>" + "".join(items) + "</ul>" if items else ""
