@@ -30,12 +30,14 @@ def test_interrupted_run_grades_only_what_is_missing(small_class, tmp_path):
 
 def test_cli_grades_and_exits_zero(small_class, tmp_path):
     hw4 = Path(sys.executable).with_name("hw4")
-    run = subprocess.run([hw4, "grade", small_class, "--out", "cli", "--jobs", "2"],  # a relative DIR, as users type
+    run = subprocess.run([hw4, "grade", small_class, "--out", "cli", "--jobs", "2", "--similarity"],  # a relative DIR
                          capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert "not valid JSON" in run.stdout  # the broken student's reason
     assert "right                missing     25/43" in run.stdout
     assert (tmp_path / "cli" / "grades.csv").read_text().count("\n") == 5
+    pairs = (tmp_path / "cli" / "similarity.csv").read_text().splitlines()
+    assert pairs[0].startswith("student_a,student_b,score") and len(pairs) == 2  # right and wrong; the rest skipped
 
 
 def test_without_the_sandbox_the_grades_are_the_same(small_class, tmp_path):
