@@ -74,11 +74,14 @@ def readable(path):
     """Read ``path`` as the grader would; print what it would say. True when it can be graded."""
     path = Path(path)
     name = notebook_name(path)
+    if not (path.exists() or path.is_symlink()):
+        print(f"INVALID  no such file: {path}")
+        return False
     if name is None:
         expected = " and ".join(f"{n}.ipynb" for n in NOTEBOOKS)
         print(f"INVALID  {path.name}: the grader only collects {expected}; hand this work in under one of those names")
         return False
-    nb = read_notebook(name, path if path.exists() or path.is_symlink() else None)
+    nb = read_notebook(name, path)
     if nb.status != "ok":
         print(f"INVALID  the grader would not grade this file: {nb.reason}")
         return False
