@@ -301,7 +301,7 @@ def _verify_kl(kind):
 #   spread  ν = 390: passes for S/ν in [0.641, 1.469]; a variance off by ×2 fails with probability
 #           0.99997, off by ×1/2 with 0.99986.
 #   batch   ν = 39: passes for W/ν in [0.184, 2.89]; noise shared by the batch (W ~ B·χ²_39) fails with
-#           probability 0.999996; a correlation ρ between entries (W ~ (1 + (B − 1)ρ)·χ²_39) with 0.993 at ρ = 0.5.
+#           probability 0.999995; a correlation ρ between entries (W ~ (1 + (B − 1)ρ)·χ²_39) with 0.993 at ρ = 0.5.
 #   false failures: at most 1e-6 / 3 (mean, exact) + 2 · 4 · 1.22 α (χ², approximate) < 5e-7 per grading.
 # tests/test_checks_kl.py recomputes every number here. Kernel cost: 160 calls of kl_mc, 0.8 million
 # draws in k ≤ 8 dimensions in all, about 0.3 s for the reference solution.
