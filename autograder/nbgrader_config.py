@@ -20,3 +20,11 @@ c.Execute.timeout = 120  # seconds per cell; the whole notebook is capped by San
 c.Execute.shutdown_kernel = "immediate"
 # A student who deleted a test cell gets it back, and graded, rather than a silent zero.
 c.OverwriteCells.add_missing_cells = True
+
+# Feedback shows every test's verdict (TrustedVerify's output) and the visible tests, but not the code between
+# ### BEGIN HIDDEN TESTS and ### END HIDDEN TESTS (the probe calls): nbgrader's own ClearHiddenTests removes it
+# before the HTML is made (jupyter/nbgrader#1363).
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402 (config files import as they go)
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402
+
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]

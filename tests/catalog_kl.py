@@ -237,6 +237,50 @@ def kl_mc(mu1, Sigma1, mu2, Sigma2, n_samples, generator=None):
     x = mu1 + (L1 @ eps).squeeze(-1)
     return (mvn_log_prob(x, mu1, Sigma1) - mvn_log_prob(x, mu2, Sigma2)).mean(0)
 ''',
+        # Estimators with the right mean and the wrong distribution: only the statistical tests catch them.
+        "closed_form_plus_small_noise": '''
+def kl_mc(mu1, Sigma1, mu2, Sigma2, n_samples, generator=None):
+    # never samples: the exact value, blurred a little so that it looks like a very good estimate (0 when p = q)
+    exact = kl_mvn(mu1, Sigma1, mu2, Sigma2)
+    return exact * (1 + 0.001 * torch.randn(exact.shape, generator=generator, dtype=exact.dtype))
+''',
+        "closed_form": '''
+def kl_mc(mu1, Sigma1, mu2, Sigma2, n_samples, generator=None):
+    return kl_mvn(mu1, Sigma1, mu2, Sigma2)
+''',
+        "reuses_draws": '''
+def kl_mc(mu1, Sigma1, mu2, Sigma2, n_samples, generator=None):
+    # a tenth of the draws, each used ten times: n_samples terms, but the variance of n_samples / 10
+    batch = torch.broadcast_shapes(mu1.shape[:-1], mu2.shape[:-1], Sigma1.shape[:-2], Sigma2.shape[:-2])
+    L1 = torch.linalg.cholesky(Sigma1)
+    eps = torch.randn(n_samples // 10, *batch, mu1.shape[-1], 1, generator=generator, dtype=mu1.dtype)
+    x = mu1 + (L1 @ eps.repeat(10, *[1] * (eps.dim() - 1))).squeeze(-1)
+    return (mvn_log_prob(x, mu1, Sigma1) - mvn_log_prob(x, mu2, Sigma2)).mean(0)
+''',
+        "half_the_samples": '''
+def kl_mc(mu1, Sigma1, mu2, Sigma2, n_samples, generator=None):
+    batch = torch.broadcast_shapes(mu1.shape[:-1], mu2.shape[:-1], Sigma1.shape[:-2], Sigma2.shape[:-2])
+    L1 = torch.linalg.cholesky(Sigma1)
+    eps = torch.randn(n_samples // 2, *batch, mu1.shape[-1], 1, generator=generator, dtype=mu1.dtype)
+    x = mu1 + (L1 @ eps).squeeze(-1)
+    return (mvn_log_prob(x, mu1, Sigma1) - mvn_log_prob(x, mu2, Sigma2)).mean(0)
+''',
+        "twice_the_samples": '''
+def kl_mc(mu1, Sigma1, mu2, Sigma2, n_samples, generator=None):
+    batch = torch.broadcast_shapes(mu1.shape[:-1], mu2.shape[:-1], Sigma1.shape[:-2], Sigma2.shape[:-2])
+    L1 = torch.linalg.cholesky(Sigma1)
+    eps = torch.randn(2 * n_samples, *batch, mu1.shape[-1], 1, generator=generator, dtype=mu1.dtype)
+    x = mu1 + (L1 @ eps).squeeze(-1)
+    return (mvn_log_prob(x, mu1, Sigma1) - mvn_log_prob(x, mu2, Sigma2)).mean(0)
+''',
+        "shares_noise_across_batch": '''
+def kl_mc(mu1, Sigma1, mu2, Sigma2, n_samples, generator=None):
+    # one set of draws, broadcast over every pair of the batch
+    L1 = torch.linalg.cholesky(Sigma1)
+    eps = torch.randn(n_samples, mu1.shape[-1], 1, generator=generator, dtype=mu1.dtype)
+    x = mu1 + (L1 @ eps.view(n_samples, *[1] * (mu1.dim() - 1), mu1.shape[-1], 1)).squeeze(-1)
+    return (mvn_log_prob(x, mu1, Sigma1) - mvn_log_prob(x, mu2, Sigma2)).mean(0)
+''',
     },
     "kl_diag_std_normal": {
         "logvar_as_std": '''

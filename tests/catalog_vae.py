@@ -43,6 +43,23 @@ def reparameterize(mu, logvar):
 def reparameterize(mu, logvar):
     return mu + torch.exp(0.5 * logvar).detach() * torch.randn_like(mu)
 """,
+        "half the draws, used twice": """
+def reparameterize(mu, logvar):
+    half = torch.randn_like(mu[: (len(mu) + 1) // 2])
+    eps = torch.cat([half, half])[: len(mu)]
+    return mu + torch.exp(0.5 * logvar) * eps
+""",
+        "neighbouring rows share eps": """
+def reparameterize(mu, logvar):
+    eps = torch.randn_like(mu[::2]).repeat_interleave(2, dim=0)[: len(mu)]
+    return mu + torch.exp(0.5 * logvar) * eps
+""",
+        "Laplace noise with variance 1": """
+def reparameterize(mu, logvar):
+    u = torch.rand_like(mu) - 0.5
+    eps = -torch.sign(u) * torch.log1p(-2 * u.abs()) / math.sqrt(2)  # Laplace, scale 1/sqrt(2): mean 0, variance 1
+    return mu + torch.exp(0.5 * logvar) * eps
+""",
     },
     "Encoder": {
         "no ReLU": """
@@ -267,6 +284,23 @@ class VAE(nn.Module):
     def sample(self, n):
         with torch.no_grad():
             return torch.sigmoid(self.decoder(torch.randn(1, self.latent_dim).expand(n, -1)))
+""",
+        "sample draws n / 2 z and uses each twice": """
+class VAE(nn.Module):
+    def __init__(self, latent_dim=20, hidden_dim=400):
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.encoder = Encoder(latent_dim, hidden_dim)
+        self.decoder = Decoder(latent_dim, hidden_dim)
+
+    def forward(self, x):
+        mu, logvar = self.encoder(x)
+        return self.decoder(reparameterize(mu, logvar)), mu, logvar
+
+    def sample(self, n):
+        with torch.no_grad():
+            z = torch.randn((n + 1) // 2, self.latent_dim)
+            return torch.sigmoid(self.decoder(torch.cat([z, z])[:n]))
 """,
     },
     "vae_loss": {

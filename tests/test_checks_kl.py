@@ -14,7 +14,7 @@ import nbformat
 import pytest
 import torch
 
-from autograder.checks import CHECKS, kl
+from autograder.checks import CHECKS, kl, stats
 from hw4 import probe
 
 HERE = Path(__file__).resolve().parent
@@ -167,13 +167,72 @@ def _log_ratio_variance(case):
 
 
 def test_log_ratio_variance_formula_matches_samples():
-    case = kl._mc_estimate_cases(torch.Generator().manual_seed(0))[1]
+    case = kl._mc_pair(torch.Generator().manual_seed(0), 4, 100, torch.float64)
     mu1, sigma1, mu2, sigma2 = (case[name] for name in ("mu1", "Sigma1", "mu2", "Sigma2"))
     gen = torch.Generator().manual_seed(0)
     x = mu1 + (torch.linalg.cholesky(sigma1) @ torch.randn(200_000, mu1.shape[-1], 1, generator=gen,
                                                              dtype=mu1.dtype)).squeeze(-1)
     log_ratio = REFERENCE["mvn_log_prob"](x, mu1, sigma1) - REFERENCE["mvn_log_prob"](x, mu2, sigma2)
-    assert log_ratio.var().item() == pytest.approx(_log_ratio_variance(case).item(), rel=0.05)
+    formula = _log_ratio_variance(case).item()
+    assert kl.log_ratio_variance(case).item() == pytest.approx(formula, rel=1e-9)
+    assert log_ratio.var().item() == pytest.approx(formula, rel=0.05)
+
+
+# ------------------------------------------------------------------ kl_mc's numbers, recomputed
+
+ALPHA = kl.MC_FAILURE_PROBABILITY / 3 / 4 / kl.MC_APPROXIMATION_MARGIN  # 4 cases
+SPREAD_DOF, BATCH_DOF = kl.MC_BATCH * (kl.MC_SEEDS - 1), kl.MC_SEEDS - 1
+
+
+def test_chi2_tails_match_the_normal_law_for_one_degree_of_freedom():
+    """χ²_1 = N(0, 1)²: its tails are normal tails, known to full precision even at 1e-9."""
+    for alpha in (0.05, 1e-4, ALPHA):
+        lo, hi = stats.chi2_bounds(1, alpha)
+        assert 2 * NormalDist().cdf(-math.sqrt(hi)) == pytest.approx(alpha / 2, rel=1e-6)
+        assert 2 * NormalDist().cdf(math.sqrt(lo)) - 1 == pytest.approx(alpha / 2, rel=1e-6)
+
+
+def test_chi2_bounds_match_simulated_quantiles():
+    gen = torch.Generator().manual_seed(0)
+    draws = torch.randn(200_000, SPREAD_DOF, generator=gen, dtype=torch.float64).square().sum(1)
+    lo, hi = stats.chi2_bounds(SPREAD_DOF, 0.02)
+    assert (draws < lo).double().mean().item() == pytest.approx(0.01, abs=0.001)
+    assert (draws > hi).double().mean().item() == pytest.approx(0.01, abs=0.001)
+
+
+def test_mc_check_numbers_are_the_documented_ones():
+    assert len(kl._mc_estimate_cases(torch.Generator().manual_seed(0))) == 4
+    assert ALPHA == pytest.approx(8.3e-9, rel=0.01)
+    lo, hi = stats.chi2_bounds(SPREAD_DOF, ALPHA)
+    assert (round(lo / SPREAD_DOF, 3), round(hi / SPREAD_DOF, 3)) == (0.641, 1.469)
+    assert stats.scaled_chi2_power(SPREAD_DOF, ALPHA, 2) >= 0.99997
+    assert stats.scaled_chi2_power(SPREAD_DOF, ALPHA, 1 / 2) >= 0.99986
+    lo, hi = stats.chi2_bounds(BATCH_DOF, ALPHA)
+    assert (round(lo / BATCH_DOF, 3), round(hi / BATCH_DOF, 2)) == (0.184, 2.89)
+    assert stats.scaled_chi2_power(BATCH_DOF, ALPHA, kl.MC_BATCH) >= 0.999995
+    assert stats.scaled_chi2_power(BATCH_DOF, ALPHA, 1 + (kl.MC_BATCH - 1) * 0.5) >= 0.993
+
+
+def test_non_gaussian_estimates_stay_within_the_approximation_margin():
+    """f's excess kurtosis is at most 12: degrees of freedom shrink by ≤ 6/n, tails grow by ≤ 1.22 < 10."""
+    shrink = 1 + 6 / kl.MC_SAMPLES
+    for dof in (SPREAD_DOF, BATCH_DOF):
+        lo, hi = stats.chi2_bounds(dof, ALPHA)
+        tail = stats.chi2_cdf(lo / shrink, dof / shrink) + stats.chi2_sf(hi / shrink, dof / shrink)
+        assert tail <= 1.23 * ALPHA < kl.MC_APPROXIMATION_MARGIN * ALPHA
+
+
+def test_worst_case_estimates_reject_at_the_nominal_rate():
+    """Simulated estimates of the heaviest-tailed f (a pure χ²_1 direction) through the spread test at level 2e-3."""
+    torch.manual_seed(0)  # torch.distributions samples from the global generator
+    n, reps, alpha = kl.MC_SAMPLES, 50_000, 2e-3
+    y = torch.distributions.Chi2(float(n)).sample((reps, kl.MC_SEEDS, kl.MC_BATCH)).double()
+    z = (y - n) / math.sqrt(2 * n)  # (χ²_n − n)/√(2n): the standardised mean of n draws of g² − 1
+    statistic = (z - z.mean(1, keepdim=True)).square().sum((1, 2))
+    lo, hi = stats.chi2_bounds(SPREAD_DOF, alpha)
+    rejected = ((statistic < lo) | (statistic > hi)).sum().item()
+    expected = reps * alpha
+    assert rejected <= 1.22 * expected + 4 * math.sqrt(expected)
 
 
 def test_mc_tolerance_is_rigorous_but_not_loose():

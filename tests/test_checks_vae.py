@@ -4,15 +4,17 @@ Each implementation is run exactly as in grading: the check draws cases, hw4.pro
 hidden part of the source notebook's test cell runs with $HW4_PROBE_DIR set, and check.verify judges the
 recorded outputs.
 """
+import math
 import re
 import runpy
 from pathlib import Path
+from statistics import NormalDist
 
 import nbformat
 import pytest
 import torch
 
-from autograder.checks import CHECKS
+from autograder.checks import CHECKS, vae
 from hw4 import probe
 
 HERE = Path(__file__).resolve().parent
@@ -113,3 +115,46 @@ def test_the_student_stub_fails_with_its_error(name, tmp_path, monkeypatch):
     for test_id in TESTS[name]:
         messages = _failures(namespace, test_id, tmp_path, monkeypatch)
         assert messages and all("NotImplementedError" in m for m in messages), (test_id, messages)
+
+
+# ------------------------------------------------------------------ the random checks' numbers (CHECKS.md)
+ONE_IN_A_THOUSAND = math.log(1000)  # a one-sided tail of probability 0.001
+
+
+def _thresholds(n, m=8):
+    """What a check of n rows and m columns detects with probability ≥ 0.999, from the bounds in vae.py."""
+    x = math.log(4 * vae.statistics_per_test(m) / vae.FALSE_FAILURE)
+    y, t = ONE_IN_A_THOUSAND, 2 * math.sqrt(n * x) + 2 * x
+    return {
+        "mean shift": (math.sqrt(2 * x) + NormalDist().inv_cdf(0.999)) / math.sqrt(n),
+        "variance up": (n + t) / (n - 2 * math.sqrt(n * y)),
+        "variance down": (n - t) / (n + 2 * math.sqrt(n * y) + 2 * y),
+        "cross": t / n,
+        "lag": (2 * math.sqrt(n / 2 * x) + 2 * x) / (n / 2),
+        "distance": math.sqrt(x / (2 * n)) + math.sqrt(math.log(2 / 0.001) / (2 * n)),
+    }
+
+
+def test_random_check_numbers_are_the_documented_ones():
+    assert round(math.log(4 * vae.statistics_per_test(8) / vae.FALSE_FAILURE), 1) == 21.7
+    documented = {20000: (0.068, 1.109, 0.898, 0.068, 0.098, 0.037), 5000: (0.137, 1.232, 0.798, 0.141, 0.204, 0.074)}
+    for n, numbers in documented.items():
+        assert tuple(round(value, 3) for value in _thresholds(n).values()) == numbers
+
+
+def _noise(gen, n, law="normal"):
+    if law == "laplace":  # variance 1, the wrong law
+        u = torch.rand(n, 8, generator=gen, dtype=torch.float64) - 0.5
+        return -torch.sign(u) * torch.log1p(-2 * u.abs()) / math.sqrt(2)
+    return torch.randn(n, 8, generator=gen, dtype=torch.float64)
+
+
+def test_random_checks_pass_normals_and_catch_the_documented_deviations():
+    gen, n, labels = torch.Generator().manual_seed(0), 20000, [f"column {j}" for j in range(8)]
+    scale = math.sqrt(_thresholds(n)["variance up"])
+    for _ in range(10):
+        assert vae._standard_normal_failures(_noise(gen, n), labels, "noise") == []
+        assert vae._standard_normal_failures(scale * _noise(gen, n), labels, "noise")
+        assert vae._standard_normal_failures(_noise(gen, n, "laplace"), labels, "noise")
+        half = _noise(gen, n // 2)
+        assert vae._standard_normal_failures(torch.cat([half, half]), labels, "noise")

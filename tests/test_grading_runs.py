@@ -1,9 +1,14 @@
 """Grading runs: parallel equals sequential, interrupted runs resume, --regrade redoes, the CLI, the sandbox switch."""
+import html
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
+
+from autograder.course import SOURCE, autograded_tests
 from autograder.grade import grade_class
 from conftest import summary
 
@@ -53,3 +58,26 @@ def test_grading_stops_with_a_clear_error_when_the_sandbox_cannot_be_made(small_
     assert run.returncode != 0
     assert "bubblewrap is not installed" in run.stderr and "--no-sandbox" in run.stderr
     assert not (tmp_path / "out" / "grades.csv").exists()
+
+
+def _visible_text(html_page):
+    """What a reader of the feedback page sees: tags (syntax highlighting splits code into spans) removed."""
+    return html.unescape(re.sub(r"<[^>]+>", "", html_page))
+
+
+def test_feedback_shows_verdicts_and_messages_but_no_hidden_test_code(small_class, tmp_path):
+    results = grade_class(small_class, tmp_path / "out", jobs=2, log=lambda _: None)
+    hidden = [line.strip() for cell in nbformat.read(SOURCE / "KL_derivation.ipynb", as_version=4).cells
+              for region in re.findall(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", cell.source, re.S)
+              for line in region.splitlines() if line.strip()]
+    assert any("probe.run(" in line for line in hidden)
+    for student in ("right", "wrong"):
+        page = _visible_text((tmp_path / "out" / "feedback" / student / "KL_derivation.html").read_text())
+        assert "estimate_with_seed(7)" in page  # visible tests stay, so the page shows test code at all
+        assert "passed: the grader checked" in page
+        leaked = [line for line in hidden if line in page]
+        assert not leaked, (student, leaked)
+    kl_tests = {test_id for notebook, test_id, _ in autograded_tests() if notebook == "KL_derivation"}
+    messages = [t["message"] for test_id, t in results["wrong"]["tests"].items() if test_id in kl_tests and t["message"]]
+    page = _visible_text((tmp_path / "out" / "feedback" / "wrong" / "KL_derivation.html").read_text())
+    assert messages and all(message.splitlines()[0] in page for message in messages)

@@ -20,7 +20,7 @@ import math
 import torch
 from torch.distributions import MultivariateNormal, Normal, kl_divergence
 
-from . import Check
+from . import Check, stats
 
 NOTEBOOK = "KL_derivation"
 F32, F64 = torch.float32, torch.float64
@@ -31,11 +31,6 @@ ARGS = {
     "kl_mc": ("mu1", "Sigma1", "mu2", "Sigma2"),
     "kl_diag_std_normal": ("mu", "logvar"),
 }
-# A correct kl_mc must fail the statistical test with probability at most this, over all its cases (see
-# mc_tolerance). With 20000 draws the tolerance is about 6 standard errors, 0.03-0.15 nats on these cases,
-# while the wrong estimators in tests/catalog_kl.py miss by 0.3 nats or more.
-MC_FAILURE_PROBABILITY = 1e-6
-MC_SAMPLES = 20_000
 
 
 # ---------------------------------------------------------------- random inputs (grader's generator only)
@@ -121,15 +116,13 @@ def _chernoff_width(a, c, n, delta):
     return ((log_mgf + math.log(1 / delta) / n) / theta[..., 0]).min(0).values
 
 
-def mc_tolerance(case, n, delta):
-    """Half-width t with P(|kl_mc − KL| > t) ≤ delta for each element of a correct kl_mc with n samples.
+def _log_ratio_form(case):
+    """(a, c) with f − KL = Σ_j a_j(g_j² − 1) + c_j g_j, g ~ N(0, I), for f = ln p(x) − ln q(x), x ~ p.
 
-    With x = μ1 + L1 z (Σ1 = L1 L1ᵀ, z ~ N(0, I)), f(x) = log p(x) − log q(x) is exactly
-    ½ zᵀ(M − I)z + bᵀz + const, with M = L1ᵀΣ2⁻¹L1 and b = L1ᵀΣ2⁻¹(μ1 − μ2); its mean is the KL and
-    Var f = ½ tr((M − I)²) + ‖b‖². In the eigenbasis of A = ½(M − I) = V diag(a) Vᵀ, with c = Vᵀb,
-    f − KL = Σ_j a_j(g_j² − 1) + c_j g_j, g = Vᵀz ~ N(0, I): a Gaussian quadratic form whose MGF is known
-    in closed form, so an exact Chernoff bound applies to the mean of n draws (no CLT approximation).
-    Each tail gets delta/2. This holds for any exact sampler of N(μ1, Σ1), not only the Cholesky one.
+    With x = μ1 + L1 z (Σ1 = L1 L1ᵀ, z ~ N(0, I)), f is exactly ½ zᵀ(M − I)z + bᵀz + const, with
+    M = L1ᵀΣ2⁻¹L1 and b = L1ᵀΣ2⁻¹(μ1 − μ2); its mean is the KL. In the eigenbasis of
+    A = ½(M − I) = V diag(a) Vᵀ, with c = Vᵀb and g = Vᵀz ~ N(0, I), f − KL = Σ_j a_j(g_j² − 1) + c_j g_j.
+    This holds for any exact sampler of N(μ1, Σ1), not only the Cholesky one.
     """
     mu1, sigma1, mu2, sigma2 = _f64(case, ARGS["kl_mc"])
     l1, l2 = torch.linalg.cholesky(sigma1), torch.linalg.cholesky(sigma2)
@@ -139,7 +132,22 @@ def mc_tolerance(case, n, delta):
     d = torch.linalg.solve_triangular(l2, (mu1 - mu2).unsqueeze(-1), upper=False)
     b = (w.mT @ d).squeeze(-1)
     a, v = torch.linalg.eigh((w.mT @ w - torch.eye(k, dtype=F64)) / 2)
-    c = (v.mT @ b.unsqueeze(-1)).squeeze(-1)
+    return a, (v.mT @ b.unsqueeze(-1)).squeeze(-1)
+
+
+def log_ratio_variance(case):
+    """σ² = Var_p[ln p(x) − ln q(x)] = Σ_j 2a_j² + c_j² = ½ tr((M − I)²) + ‖b‖² (see _log_ratio_form)."""
+    a, c = _log_ratio_form(case)
+    return (2 * a.square() + c.square()).sum(-1)
+
+
+def mc_tolerance(case, n, delta):
+    """Half-width t with P(|mean of n draws of f − KL| > t) ≤ delta, for each element of the batch.
+
+    f − KL is a Gaussian quadratic form (see _log_ratio_form) whose MGF is known in closed form, so an exact
+    Chernoff bound applies to the mean of n draws (no CLT approximation). Each tail gets delta/2.
+    """
+    a, c = _log_ratio_form(case)
     return torch.maximum(_chernoff_width(a, c, n, delta / 2), _chernoff_width(-a, c, n, delta / 2))
 
 
@@ -170,22 +178,27 @@ def _mismatch(out, ref, tol, dtype):
     return f"expected {ref[i].item():.6g}, got {out[i].item():.6g}{where} (tolerance ±{tol[i].item():.2g}){share}"
 
 
-def _compare(name, kind, cases, outputs, reference):
-    """One failure message per case whose output differs from ``reference(case) → (ref, tol)``."""
+def _judge_each(name, kind, cases, outputs, judge):
+    """One failure message per problem ``judge(case, out) → [problem, ...]`` finds in a case's output."""
     failures = []
     for case, output in zip(cases, outputs):
         what = f"{name} is wrong for {kind} {_describe(case, ARGS[name])}"
         if isinstance(output, str):
             failures.append(f"{what}: your code raised {output}")
-            continue
-        if "out" not in output:
+        elif "out" not in output:
             failures.append(f"{what}: expected a tensor, got {sorted(output)}")
-            continue
-        ref, tol = reference(case)
-        problem = _mismatch(output["out"], ref, tol, _dtype(case))
-        if problem:
-            failures.append(f"{what}: {problem}")
+        else:
+            failures += [f"{what}: {problem}" for problem in judge(case, output["out"])]
     return failures
+
+
+def _compare(name, kind, cases, outputs, reference):
+    """One failure message per case whose output differs from ``reference(case) → (ref, tol)``."""
+    def judge(case, out):
+        ref, tol = reference(case)
+        problem = _mismatch(out, ref, tol, _dtype(case))
+        return [problem] if problem else []
+    return _judge_each(name, kind, cases, outputs, judge)
 
 
 def _within(oracle):
@@ -270,7 +283,34 @@ def _verify_kl(kind):
 
 # ---------------------------------------------------------------- kl_mc
 
-def _mc_case(gen, k, cond, dtype, mu1_batch=(), sigma_batch=(), n=MC_SAMPLES):
+# kl_mc is tested as an estimator (table in CHECKS.md). The hidden test calls it once for each of M seeds at
+# n samples on every case; each case's batch holds B pairs. For a correct kl_mc the M·B estimates Y are
+# independent, with mean KL and variance σ²/n exactly (σ² from log_ratio_variance), so Z = (Y − KL)/(σ/√n)
+# are independent with mean 0 and variance 1. Three tests per case, each given a third of the check's
+# failure budget MC_FAILURE_PROBABILITY = 1e-6, and each runs only when the one before it passed:
+#   mean    each entry's mean over seeds is a mean of n·M draws of f: exact Chernoff bound (mc_tolerance),
+#           the budget split over all entries of all cases;
+#   spread  S = Σ_b Σ_m (Z_mb − Z̄_b)² ~ χ²_ν, ν = B(M − 1): two-sided, catches "too precise" as well as "too noisy";
+#   batch   W = B Σ_m (R_m − R̄)² ~ χ²_(M−1), R_m = the mean over the batch of seed m's Z: the batch entries'
+#           common movement; independent draws give variance 1/B to R_m, shared noise up to 1.
+# The χ² laws assume Gaussian Y. Y is a mean of n draws of f, whose excess kurtosis κ4/κ2² is at most 12
+# (κ4 = 48 Σ a²(a² + c²), κ2 = Σ 2a² + c²), so Y's is at most 12/n: the effective degrees of freedom
+# shrink by at most 6/n (1.2 % at n = 500), which makes the χ² tails 1.22 times heavier. The χ² tests
+# therefore run at a tenth of their share, α = 1e-6 / 3 / C / 10 per test for C cases.
+# Numbers, C = 4, B = 10, M = 40, n = 500 (α = 8.3e-9):
+#   spread  ν = 390: passes for S/ν in [0.641, 1.469]; a variance off by ×2 fails with probability
+#           0.99997, off by ×1/2 with 0.99986.
+#   batch   ν = 39: passes for W/ν in [0.184, 2.89]; noise shared by the batch (W ~ B·χ²_39) fails with
+#           probability 0.999995; a correlation ρ between entries (W ~ (1 + (B − 1)ρ)·χ²_39) with 0.993 at ρ = 0.5.
+#   false failures: at most 1e-6 / 3 (mean, exact) + 2 · 4 · 1.22 α (χ², approximate) < 5e-7 per grading.
+# tests/test_checks_kl.py recomputes every number here. Kernel cost: 160 calls of kl_mc, 0.8 million
+# draws in k ≤ 8 dimensions in all, about 0.3 s for the reference solution.
+MC_FAILURE_PROBABILITY = 1e-6
+MC_SAMPLES, MC_SEEDS, MC_BATCH = 500, 40, 10
+MC_APPROXIMATION_MARGIN = 10
+
+
+def _mc_pair(gen, k, cond, dtype, mu1_batch=(), sigma_batch=()):
     """A pair whose KL is a few nats with moderate Var f, so that a wrong estimator stands out.
 
     Sigma2 = L1 W L1ᵀ with W well conditioned gives M = W⁻¹; mu2 = mu1 + L1 v (first batch member) gives b = W⁻¹v.
@@ -279,39 +319,113 @@ def _mc_case(gen, k, cond, dtype, mu1_batch=(), sigma_batch=(), n=MC_SAMPLES):
     l1 = torch.linalg.cholesky(sigma1)
     sigma2 = l1 @ _spd(gen, sigma_batch, k, 4.0, _log_uniform(gen, 0.5, 2.0)) @ l1.mT
     mu2 = _first(mu1, 1) + _first(l1, 2) @ (0.7 * _randn(gen, k))
-    case = _cast({"mu1": mu1, "Sigma1": sigma1, "mu2": mu2, "Sigma2": (sigma2 + sigma2.mT) / 2}, dtype)
-    return {**case, "n": torch.tensor(n), "seed": torch.randint(0, 2**62, (), generator=gen)}
+    return _cast({"mu1": mu1, "Sigma1": sigma1, "mu2": mu2, "Sigma2": (sigma2 + sigma2.mT) / 2}, dtype)
+
+
+def _repeated(case, batches):
+    """The first pair of ``case`` repeated: name → its batch shape (absent: unbatched)."""
+    events = {"mu1": 1, "Sigma1": 2, "mu2": 1, "Sigma2": 2}
+    out = {}
+    for name, event_dims in events.items():
+        one = _first(case[name], event_dims)
+        out[name] = one.expand(*batches.get(name, ()), *one.shape).clone()
+    return out
+
+
+def _seeds(gen, count):
+    return torch.randint(0, 2**62, (count,), generator=gen)
 
 
 def _mc_estimate_cases(gen):
-    return [
-        _mc_case(gen, 1, 1, F64),
-        _mc_case(gen, 4, 100, F64),
-        _mc_case(gen, 8, 10, F32),
-        _mc_case(gen, 3, 10, F64, mu1_batch=(2, 1), sigma_batch=(3,)),
+    """Four cases of MC_BATCH pairs each: the same pair repeated (shared noise then shows), or distinct pairs."""
+    cases = [
+        _repeated(_mc_pair(gen, 1, 1, F64), {"mu1": (MC_BATCH,)}),
+        _repeated(_mc_pair(gen, 4, 100, F64), {"mu1": (2, 1), "Sigma1": (MC_BATCH // 2,)}),
+        _repeated(_mc_pair(gen, 8, 10, F32), {name: (MC_BATCH,) for name in ARGS["kl_mc"]}),
+        _mc_pair(gen, 3, 10, F64, mu1_batch=(2, 1), sigma_batch=(MC_BATCH // 2,)),
     ]
+    return [{**case, "n": torch.tensor(MC_SAMPLES), "seeds": _seeds(gen, MC_SEEDS)} for case in cases]
 
 
-def _mc_reference(cases):
-    """reference(case) for _compare: the exact KL and its tolerance, the failure budget split over all values."""
-    n_values = sum(_kl_ref(case)[0].numel() for case in cases)
-    delta = MC_FAILURE_PROBABILITY / n_values
+def _standardised(case, estimates):
+    """Z (M, B): each estimate's distance from the KL in standard deviations σ/√n of a correct estimate."""
+    ref = _kl_ref(case)[0]
+    sd = (log_ratio_variance(case) / int(case["n"])).sqrt()
+    return ((estimates.to(F64) - ref) / sd).reshape(len(estimates), -1)
 
-    def reference(case):
+
+def _spread_problem(z, n, alpha):
+    """Why the estimates' spread over seeds is not that of n-sample estimates, or None."""
+    seeds, batch = z.shape
+    dof = batch * (seeds - 1)
+    statistic = (z - z.mean(0)).square().sum().item()
+    lo, hi = stats.chi2_bounds(dof, alpha)
+    if lo <= statistic <= hi:
+        return None
+    expected = f"a Monte Carlo estimate with {n:,} independent samples"
+    if statistic < lo:
+        return (f"over {seeds} seeds your estimates spread {_times(statistic, dof)} less than {expected} can: "
+                "are you sampling, with fresh draws from N(mu1, Sigma1)?")
+    return (f"over {seeds} seeds your estimates spread {_times(statistic, dof)} more than {expected} does: "
+            "do you average ln p(x) - ln q(x) over all n_samples draws from p = N(mu1, Sigma1), each drawn afresh?")
+
+
+def _times(statistic, dof):
+    """How many times the observed standard deviation is off from a correct one (statistic/dof is their ratio²)."""
+    ratio = math.sqrt(statistic / dof)
+    if not 1e-3 < ratio < 1e3:
+        return "over 1000 times"
+    return f"{max(ratio, 1 / ratio):.3g} times"  # the message says "more" or "less"
+
+
+def _batch_problem(z, alpha):
+    """Why the batch entries' estimates do not move independently from seed to seed, or None."""
+    seeds, batch = z.shape
+    row_means = z.mean(1)
+    statistic = batch * (row_means - row_means.mean()).square().sum().item()
+    lo, hi = stats.chi2_bounds(seeds - 1, alpha)
+    if lo <= statistic <= hi:
+        return None
+    how = "more" if statistic > hi else "less"
+    return (f"over {seeds} seeds the average of your {batch} batch entries' estimates varies "
+            f"{_times(statistic, seeds - 1)} {how} than independent estimates allow: draw separate samples for "
+            "every batch entry")
+
+
+def _mc_judge(cases):
+    """judge(case, estimates) for _judge_each: the mean, spread and batch tests described above."""
+    values = sum(_kl_ref(case)[0].numel() for case in cases)
+    delta = MC_FAILURE_PROBABILITY / 3
+    alpha = delta / len(cases) / MC_APPROXIMATION_MARGIN
+
+    def judge(case, estimates):
+        seeds, n = len(case["seeds"]), int(case["n"])
         ref, scale = _kl_ref(case)
-        rounding = RTOL[case["mu1"].dtype] * scale
-        return ref, mc_tolerance(case, int(case["n"]), delta) + rounding
-    return reference
+        if tuple(estimates.shape) != (seeds, *ref.shape):
+            return [f"expected one estimate of shape {_shape(ref)} for each of {seeds} seeds, got shape "
+                    f"{_shape(estimates)} in all"]
+        tol = mc_tolerance(case, n * seeds, delta / values) + RTOL[_dtype(case)] * scale
+        problem = _mismatch(estimates.mean(0), ref, tol, _dtype(case))
+        if problem:
+            return [f"the mean of your estimates over {seeds} seeds: {problem}"]
+        z = _standardised(case, estimates)
+        # The batch test measures common movement in units of a correct spread: meaningful once that holds.
+        problem = _spread_problem(z, n, alpha) or (_batch_problem(z, alpha) if z.shape[1] > 1 else None)
+        return [problem] if problem else []
+    return judge
 
 
 def _verify_mc_estimate(cases, outputs):
-    return _compare("kl_mc", f"n_samples={MC_SAMPLES},", cases, outputs, _mc_reference(cases))
+    kind = f"n_samples={MC_SAMPLES:,} with {MC_SEEDS} seeds,"
+    return _judge_each("kl_mc", kind, cases, outputs, _mc_judge(cases))
 
 
 def _mc_generator_cases(gen):
-    cases = [_mc_case(gen, 3, 10, F64, n=200), _mc_case(gen, 2, 10, F32, mu1_batch=(2,), sigma_batch=(2,), n=200)]
-    for case in cases:
-        case["other_seed"] = case["seed"] + 1
+    pairs = [_mc_pair(gen, 3, 10, F64), _mc_pair(gen, 2, 10, F32, mu1_batch=(2,), sigma_batch=(2,))]
+    cases = []
+    for pair in pairs:
+        seed, other_seed = _seeds(gen, 2)
+        cases.append({**pair, "n": torch.tensor(200), "seed": seed, "other_seed": other_seed})
     return cases
 
 

@@ -22,10 +22,14 @@ MAX_MESSAGES = 5
 #   sum of squares   Q = sum_i e_i^2 ~ chi2_n:       P(|Q - n| >= 2 sqrt(n x) + 2 x) <= 2 exp(-x)
 #                    (Laurent & Massart 2000, Lemma 1, both tails)
 #   cross product    C = sum_i a_i b_i = (sum u_i^2 - sum v_i^2) / 2 with u, v = (a +- b) / sqrt 2
-#                    independent N(0, 1), so P(|C| >= 2 sqrt(n x) + 2 x) <= 4 exp(-x)
+#                    independent N(0, 1), so P(|C| >= 2 sqrt(n x) + 2 x) <= 4 exp(-x); the same over h disjoint
+#                    pairs of rows of one column (rows i and i + n/2, rows 2i and 2i + 1): reused draws
+#   distribution     D = sup_t |F_n(t) - Phi(t)| (Kolmogorov distance of a column to the standard normal):
+#                    P(D >= sqrt(x / (2 n))) <= 2 exp(-x) (Dvoretzky-Kiefer-Wolfowitz, Massart's constant)
 # With K statistics in one test, each failing with probability at most 4 exp(-x), the union bound gives a
 # false failure with probability at most 4 K exp(-x); x = log(4 K / FALSE_FAILURE) makes that FALSE_FAILURE.
 # Two such tests in this notebook keep a correct solution's false-failure chance below 1e-6 in total.
+# Power and thresholds per test: CHECKS.md (tests/test_checks_vae.py recomputes them).
 FALSE_FAILURE = 1e-7
 
 
@@ -110,25 +114,59 @@ def _scalar_mismatch(what, got, want, rtol=RTOL, atol=1e-3):
     return _mismatch(what, got.reshape(()), torch.as_tensor(want, dtype=torch.float64), rtol, atol)
 
 
+def statistics_per_test(m):
+    """K: the statistics one test of m columns computes (mean, variance, 2 lags, distribution; pairs)."""
+    return 5 * m + m * (m - 1) // 2
+
+
+def _bound(n, x):
+    """Half-width of a sum of n products or squares (see above): 2 sqrt(n x) + 2 x."""
+    return 2 * math.sqrt(n * x) + 2 * x
+
+
+def _kolmogorov_distance(column):
+    """sup_t |F_n(t) - Phi(t)| of one column's empirical distribution to the standard normal's."""
+    n = len(column)
+    phi = torch.special.ndtr(column.sort().values)
+    steps = torch.arange(1, n + 1, dtype=torch.float64) / n
+    return torch.maximum(steps - phi, phi - (steps - 1 / n)).max().item()
+
+
+def _column_failures(column, label, what, x):
+    """Messages for one column: its mean, variance, reused draws and distribution."""
+    n, half = len(column), len(column) // 2
+    failures = []
+    sum_bound, square_bound, pair_bound = math.sqrt(2 * n * x), _bound(n, x), _bound(half, x)
+    if abs(column.sum()) >= sum_bound:
+        failures.append(f"{what} has mean {column.mean():+.3f} in {label}, expected 0 ± {sum_bound / n:.3f}")
+    if abs(column.square().sum() - n) >= square_bound:
+        failures.append(f"{what} has variance {column.square().mean():.3f} in {label}, expected 1 ± {square_bound / n:.3f}")
+    for rows, first, second in (("i and i + n/2", column[:half], column[half:2 * half]),
+                                ("2i and 2i + 1", column[0:2 * half:2], column[1:2 * half:2])):
+        if abs(first @ second) >= pair_bound:
+            failures.append(f"{what} repeats itself in {label}: rows {rows} are correlated ({(first @ second) / half:+.3f}, "
+                            f"expected 0 ± {pair_bound / half:.3f}): draw fresh noise for every element")
+    distance, allowed = _kolmogorov_distance(column), math.sqrt(x / (2 * n))
+    if distance >= allowed:
+        failures.append(f"{what} is not normally distributed in {label}: its distribution function is {distance:.3f} "
+                        f"away from the standard normal one, expected at most {allowed:.3f}")
+    return failures
+
+
 def _standard_normal_failures(noise, labels, what):
     """Messages when the columns of ``noise`` (n, m) are not independent N(0, 1) (bounds derived above)."""
     n, m = noise.shape
     if not torch.isfinite(noise).all():
         return [f"{what} contains inf or nan"]
-    x = math.log(4 * (2 * m + m * (m - 1) // 2) / FALSE_FAILURE)
-    sum_bound, square_bound = math.sqrt(2 * n * x), 2 * math.sqrt(n * x) + 2 * x
-    gram, sums = noise.T @ noise, noise.sum(0)
-    failures = []
+    x = math.log(4 * statistics_per_test(m) / FALSE_FAILURE)
+    failures = [message for j in range(m) for message in _column_failures(noise[:, j], labels[j], what, x)]
+    gram, cross_bound = noise.T @ noise, _bound(n, x)
     for j in range(m):
-        if abs(sums[j]) >= sum_bound:
-            failures.append(f"{what} has mean {sums[j] / n:+.3f} in {labels[j]}, expected 0 ± {sum_bound / n:.3f}")
-        if abs(gram[j, j] - n) >= square_bound:
-            failures.append(f"{what} has variance {gram[j, j] / n:.3f} in {labels[j]}, expected 1 ± {square_bound / n:.3f}")
         for k in range(j):
-            if abs(gram[j, k]) >= square_bound:
+            if abs(gram[j, k]) >= cross_bound:
                 failures.append(
                     f"{what} is correlated between {labels[k]} and {labels[j]} ({gram[j, k] / n:+.3f}, "
-                    f"expected 0 ± {square_bound / n:.3f}): every element needs its own fresh noise"
+                    f"expected 0 ± {cross_bound / n:.3f}): every element needs its own fresh noise"
                 )
     return failures
 
