@@ -28,14 +28,13 @@ def find_students(submissions):
 
 def read_student(entry):
     """Name → :class:`Notebook` for every notebook of the assignment."""
-    entry = Path(entry)
-    what = _kind(entry)
-    if what != "a folder":
-        return _unreadable(f"the student folder is {what}, not a folder holding the notebooks")
-    folder, stray = _notebook_folder(entry)
     try:
+        what = entry_kind(entry) or "a file"
+        if what != "a folder":
+            return _unreadable(f"the student folder is {what}, not a folder holding the notebooks")
+        folder, stray = _notebook_folder(Path(entry))
         files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".ipynb")
-    except OSError as err:
+    except OSError as err:  # no permission, or removed while we read
         return _unreadable(f"the student folder cannot be read ({err.strerror})")
     if stray and not files:
         return _unreadable(stray)
@@ -50,20 +49,12 @@ def read_student(entry):
     return notebooks
 
 
-def _kind(path):
-    """'a folder', 'a file', 'a symbolic link', 'a named pipe'...; why it cannot be looked at otherwise."""
-    try:
-        return entry_kind(path) or "a file"
-    except OSError as err:  # removed or made unreachable while we read
-        return f"unreadable ({err.strerror})"
-
-
 def _notebook_folder(folder):
     """The folder holding the notebooks (nbgrader's <student_id>/hw4/ layout too), and what is wrong with
     a ``hw4`` entry that is not a folder ('' when nothing is)."""
     try:
         what = entry_kind(folder / ASSIGNMENT) or "a file"
-    except OSError:  # none there, or the folder cannot be searched, which listing it reports
+    except FileNotFoundError:
         return folder, ""
     if what == "a folder":
         return folder / ASSIGNMENT, ""
