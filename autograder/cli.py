@@ -19,16 +19,29 @@ def release(args):
 
 
 def grade(args):
+    from .runs import Interrupted, interruptible
+
+    try:
+        with interruptible():  # already during the imports, which take seconds
+            _grade(args)
+    except Interrupted as stop:
+        print(stop, file=sys.stderr)
+        sys.exit(128 + stop.signum)  # as the shell reports a process killed by that signal
+
+
+def _grade(args):
     from .grade import format_table, grade_class
+    from .runs import GradeError
     from .sandbox import SandboxError
+    from .submissions import SubmissionsError
 
     if args.no_sandbox:
         print("WARNING: --no-sandbox: student code runs with YOUR rights, unconfined. Only for trusted "
               "notebooks.", file=sys.stderr)
     try:
         results = grade_class(args.submissions, args.out, jobs=args.jobs, sandboxed=not args.no_sandbox,
-                              regrade=args.regrade, scheduler=args.scheduler)
-    except SandboxError as err:
+                              regrade=args.regrade, scheduler=args.scheduler, bar=sys.stderr.isatty())
+    except (SandboxError, SubmissionsError, GradeError) as err:
         sys.exit(f"hw4 grade: {err}")
     print(format_table(results))
     print(f"\nwrote {os.path.join(args.out, 'grades.csv')}, grades.json and feedback/")

@@ -1,8 +1,9 @@
 """`hw4 grade`: grade a whole class and write grades.csv, grades.json and feedback.
 
 Students are graded independently (in a local process pool, or on a Dask cluster); this process alone
-writes results. Each student's result is saved as soon as it arrives, so an interrupted run resumes
-with only the students still missing (``regrade`` redoes everyone).
+writes results. Each student's result is saved as soon as it arrives, and every file is written aside and
+renamed into place, so a run stopped at any point (Ctrl-C, SIGTERM, SIGKILL, a full disk) leaves no half
+file and the next run resumes with only the students still missing (``regrade`` redoes everyone).
 """
 import csv
 import io
@@ -10,6 +11,7 @@ import json
 import os
 import shutil
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -19,56 +21,102 @@ from nbgrader.preprocessors import SaveAutoGrades
 
 from . import course, sandbox
 from .course import ASSIGNMENT, NOTEBOOKS, autograded_tests
+from .runs import GradeError, Interrupted, Progress, die_with_parent, hold_lock, interruptible
 from .submissions import find_students, read_student
 from .worker import grade_student
 
 
 def write_atomic(path, text):
-    """Readers never see half a file, even if this run is interrupted."""
+    """Readers never see half a file, even if this run is interrupted or the disk fills."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def prepare_course(out):
-    """The class's course directory (made once, reused when a run resumes)."""
+    """The class's course directory, made once and reused when a run resumes; built aside and renamed
+    into place, so that a stopped run never leaves half of one."""
     root = Path(out) / "course"
     if not (root / "gradebook.db").exists():
-        course.make_course(root)
-        course.generate_assignment(root)
+        building = Path(out) / ".course.tmp"
+        shutil.rmtree(building, ignore_errors=True)
+        course.make_course(building)
+        course.generate_assignment(building)
+        shutil.rmtree(root, ignore_errors=True)
+        os.replace(building, root)
     return root
 
 
-def grade_class(submissions, out, jobs=None, sandboxed=True, regrade=False, scheduler=None, log=print, **execute):
-    """Grade every student folder in ``submissions``; return student id → result.
+def grade_class(submissions, out, jobs=None, sandboxed=True, regrade=False, scheduler=None, log=print,
+                bar=False, **execute):
+    """Grade every student in ``submissions``; return student id → result.
 
-    ``execute``: settings of SandboxedExecute (wall_seconds, memory_bytes, timeout, warm_kernels)."""
-    if sandboxed:
-        sandbox.check_available()
+    ``bar``: show a progress bar (on a terminal). SIGINT and SIGTERM raise :class:`Interrupted`, after the
+    workers are stopped. ``execute``: settings of SandboxedExecute (wall_seconds, memory_bytes, timeout,
+    warm_kernels)."""
     out = Path(out).resolve()  # the kernels run elsewhere: relative paths would point nowhere there
-    out.mkdir(parents=True, exist_ok=True)
-    root = prepare_course(out)
+    with interruptible(), _writing_to(out):
+        out.mkdir(parents=True, exist_ok=True)
+        with hold_lock(out):
+            return _grade_class(submissions, out, jobs, sandboxed, regrade, scheduler, log, bar, execute)
+
+
+def _grade_class(submissions, out, jobs, sandboxed, regrade, scheduler, log, bar, execute):
+    students = {sid: read_student(entry) for sid, entry in find_students(submissions).items()}
     results_dir = out / "results"
-    results_dir.mkdir(exist_ok=True)
-    tests = autograded_tests()
-    settings = dict(gradebook=(root / "gradebook.db").read_bytes(), sandbox=sandboxed, **execute)
-    if not scheduler:  # local workers keep their scratch inside DIR; Dask workers use their own temp
-        settings["work_root"] = str(out / "work")
-        (out / "work").mkdir(exist_ok=True)
-    students = {sid: read_student(folder) for sid, folder in find_students(submissions).items()}
     results = {} if regrade else _earlier_results(results_dir, students)
-    todo = [sid for sid in students if sid not in results]
-    log(f"grading {len(todo)} of {len(students)} students ({len(students) - len(todo)} already graded)")
-    for sid, result in _run(todo, students, tests, settings, jobs, scheduler):
-        write_atomic(results_dir / f"{sid}.json", json.dumps(result))
-        results[sid] = result
-        log(f"  {sid}: {result['status']} {result['score']:g}/{result['max_score']:g}")
-    results = {sid: results[sid] for sid in students}  # this class, in folder order
-    for result in results.values():  # every run, so that a run stopped mid-way leaves no gap in the gradebook
-        _record(root, out, result)
-    _write_tables(out, results, tests)
+    try:
+        if sandboxed:
+            sandbox.check_available()
+        root = prepare_course(out)
+        results_dir.mkdir(exist_ok=True)
+        tests = autograded_tests()
+        settings = dict(gradebook=(root / "gradebook.db").read_bytes(), sandbox=sandboxed, **execute)
+        if not scheduler:  # local workers keep their scratch inside DIR; Dask workers use their own temp
+            settings["work_root"] = str(_fresh(out / "work"))
+        todo = [sid for sid in students if sid not in results]
+        log(f"grading {len(todo)} of {len(students)} students ({len(students) - len(todo)} already graded)")
+
+        def save(sid, result):
+            write_atomic(results_dir / f"{sid}.json", json.dumps(result))
+            results[sid] = result
+
+        _run(todo, students, tests, settings, jobs, scheduler, save, Progress(len(todo), log, bar))
+        results = {sid: results[sid] for sid in students}  # this class, in folder order
+        for result in results.values():  # every run, so that a run stopped mid-way leaves no gap in the gradebook
+            _record(root, out, result)
+        _write_tables(out, results, tests)
+    except Interrupted as stop:
+        stop.graded, stop.total = len(results), len(students)
+        raise
+    finally:
+        shutil.rmtree(out / "work", ignore_errors=True)
     return results
+
+
+def _fresh(folder):
+    """``folder``, emptied of what a killed run left there."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    return folder
+
+
+@contextmanager
+def _writing_to(out):
+    """A file of ``out`` that cannot be written (read-only, full disk...) is one clear error."""
+    try:
+        yield
+    except OSError as err:
+        if err.filename is not None and not str(err.filename).startswith(str(out)):
+            raise
+        where = f" ({err.filename})" if err.filename else ""  # a failed write names no file
+        raise GradeError(f"cannot write to {out}: {err.strerror}{where}; "
+                         "the results already saved there are kept") from None
 
 
 def _earlier_results(results_dir, students):
@@ -83,21 +131,55 @@ def _earlier_results(results_dir, students):
     return kept
 
 
-def _run(todo, students, tests, settings, jobs, scheduler):
-    """Yield (student id, result) as students finish."""
-    if scheduler:
-        from .cluster import executor
-        pool = executor(scheduler)
-    else:
-        pool = ProcessPoolExecutor(max_workers=jobs or os.cpu_count(), mp_context=get_context("fork"))
-    with pool as pool:
+def _run(todo, students, tests, settings, jobs, scheduler, save, progress):
+    """Grade ``todo``, calling ``save(student id, result)`` as each student finishes."""
+    pool = _cluster(scheduler) if scheduler else _local_pool(jobs)
+    with pool as pool, _closing(progress):
         futures = {pool.submit(grade_student, sid, students[sid], tests, settings): sid for sid in todo}
         for future in as_completed(futures):
             sid = futures[future]
             try:
-                yield sid, future.result()
+                result = future.result()
             except Exception as err:  # a worker that died takes no other student with it
-                yield sid, _crashed(sid, students[sid], tests, f"the grading worker failed: {err!r}")
+                result = _crashed(sid, students[sid], tests, f"the grading worker failed: {err!r}")
+            save(sid, result)
+            progress.done(f"  {sid}: {result['status']} {result['score']:g}/{result['max_score']:g}")
+
+
+@contextmanager
+def _closing(progress):
+    try:
+        yield
+    finally:
+        progress.close()
+
+
+@contextmanager
+def _local_pool(jobs):
+    """Forked workers that die with this process, and are killed at once when grading stops early: their
+    sandboxes and zygotes die with them (parent-death signals), and nothing they hold is a result."""
+    pool = ProcessPoolExecutor(max_workers=jobs or os.cpu_count(), mp_context=get_context("fork"),
+                               initializer=die_with_parent, initargs=(os.getpid(),))
+    try:
+        yield pool
+    except BaseException:
+        for worker in list((pool._processes or {}).values()):  # no public API stops running workers before 3.14
+            worker.kill()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()
+
+
+@contextmanager
+def _cluster(scheduler):
+    """The Dask cluster's executor; when grading stops early, the tasks not yet finished are cancelled."""
+    from .cluster import executor
+    with executor(scheduler) as pool:
+        try:
+            yield pool
+        except BaseException:
+            pool.shutdown(wait=False)
+            raise
 
 
 def _crashed(sid, notebooks, tests, reason):
@@ -115,7 +197,7 @@ def _record(root, out, result):
     shutil.rmtree(feedback, ignore_errors=True)
     feedback.mkdir(parents=True)
     for filename, html in result["feedback"].items():
-        (feedback / filename).write_text(html)
+        write_atomic(feedback / filename, html)
     graded = root / "autograded" / sid / ASSIGNMENT
     graded.mkdir(parents=True, exist_ok=True)
     db_url = f"sqlite:///{root / 'gradebook.db'}"
@@ -127,7 +209,7 @@ def _record(root, out, result):
                 grade.auto_score, grade.needs_manual_grade = 0, False
         gb.db.commit()
     for name, text in result["autograded"].items():
-        (graded / f"{name}.ipynb").write_text(text)
+        write_atomic(graded / f"{name}.ipynb", text)
         resources = {"nbgrader": dict(db_url=db_url, assignment=ASSIGNMENT, notebook=name, student=sid)}
         SaveAutoGrades().preprocess(nbformat.reads(text, as_version=4), resources)
 

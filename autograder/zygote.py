@@ -36,7 +36,7 @@ MATPLOTLIB_BACKEND = "module://matplotlib_inline.backend_inline"  # what ipykern
 REPLY_TIMEOUT_S = 120  # the first reply waits for the preload, which a loaded machine slows down
 
 _libc = ctypes.CDLL(None, use_errno=True)
-PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 4, 24, 36, 38
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 1, 4, 24, 36, 38
 
 
 class ZygoteError(RuntimeError):
@@ -54,6 +54,9 @@ def _check(result):
 
 def serve():
     """Preload, then answer one JSON request per line on stdin with one JSON reply per line on stdout."""
+    # Die with the grading worker, even one SIGKILLed mid-preload; if it died before this, the end of
+    # stdin ends the loop below.
+    _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0))
     os.environ["MPLBACKEND"] = MATPLOTLIB_BACKEND  # matplotlib reads it once, at import
     for module in PRELOAD:
         importlib.import_module(module)
@@ -201,8 +204,10 @@ class Zygote:
     def _started(self):
         if self._process is None or self._process.poll() is not None:
             # -I: neither the grader's folder nor PYTHON* variables shape what the kernels import.
+            # A session of its own: Ctrl-C in the grader's terminal is for the grader to handle.
             self._process = subprocess.Popen([self._python, "-I", __file__], stdin=subprocess.PIPE,
-                                             stdout=subprocess.PIPE, env=self._env, text=True)
+                                             stdout=subprocess.PIPE, env=self._env, text=True,
+                                             start_new_session=True)
         return self._process
 
     def forget(self):

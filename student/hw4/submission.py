@@ -115,9 +115,15 @@ def read_notebook(name, path):
         return _fail(nb, "invalid", f"{path.name} is not UTF-8 text, so it is not a notebook")
 
 
+def entry_kind(path):
+    """What ``path`` is, from lstat (never opened, never followed): 'a folder', 'a named pipe', ...;
+    None for a regular file."""
+    return next((what for test, what in KINDS if test(os.lstat(path).st_mode)), None)
+
+
 def _read_regular(path):
     """The bytes of ``path`` if it is a readable regular file of a sane size; never blocks on a pipe."""
-    kind = next((what for test, what in KINDS if test(path.lstat().st_mode)), None)
+    kind = entry_kind(path)
     if kind:
         raise ValueError(f"{path.name} is {kind}, not a notebook file")
     try:

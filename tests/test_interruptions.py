@@ -1,0 +1,210 @@
+"""Stopping `hw4 grade` with real signals, killing it, running it twice, on a terminal, on a full disk."""
+import fcntl
+import json
+import os
+import pty
+import re
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder.samples import reference_answers, write_submission
+from test_uploads import bad_class
+
+HW4 = Path(sys.executable).with_name("hw4")
+INTERRUPTED = re.compile(r"^interrupted: (\d) of 4 students graded; run the same command again to continue$")
+
+
+@pytest.fixture(scope="module")
+def four(tmp_path_factory):
+    """Four students, three of whom need a kernel."""
+    root = tmp_path_factory.mktemp("four")
+    kl = reference_answers("KL_derivation")
+    for sid in ("right1", "right2"):
+        write_submission(root / sid, {"KL_derivation": kl})
+    write_submission(root / "blank", {"KL_derivation": {}})
+    (root / "broken").mkdir()
+    (root / "broken" / "KL_derivation.ipynb").write_text("not json")
+    return root
+
+
+def _start(submissions, out):
+    """`hw4 grade` in a session of its own, as a shell starts a foreground job."""
+    return subprocess.Popen([HW4, "grade", submissions, "--out", out, "--jobs", "2"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def _processes():
+    """pid → (parent pid, start time, state) of every process."""
+    table = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone
+            continue
+        table[int(entry.name)] = (int(fields[1]), fields[19], fields[0])
+    return table
+
+
+def _descendants(pid):
+    """(pid, start time) of everything ``pid`` started, and what they started (a zygote's kernels too)."""
+    table, found, frontier = _processes(), set(), [pid]
+    while frontier:
+        parent = frontier.pop()
+        for child, (ppid, start, _) in table.items():
+            if ppid == parent and (child, start) not in found:
+                found.add((child, start))
+                frontier.append(child)
+    return found
+
+
+def _alive(processes):
+    table = _processes()
+    return {(pid, start) for pid, start in processes if pid in table and table[pid][1:] != (start, "Z")
+            and table[pid][1] == start}  # a zombie is dead; a new process may have the pid of a gone one
+
+
+def _wait_until_grading(run, out, results=1):
+    """Until ``results`` students are saved and a sandbox is running; what the run has started by then."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and run.poll() is None:
+        started = _descendants(run.pid)
+        if "bwrap" in {_name(pid) for pid, _ in _alive(started)} and len(list((out / "results").glob("*.json"))) >= results:
+            return started
+        time.sleep(0.2)
+    raise AssertionError(f"the run never got to grading: {run.communicate()}")
+
+
+def _name(pid):
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:  # gone
+        return ""
+
+
+def _stop(run, signum, started, *, group):
+    """Send ``signum``; return the seconds until the run exited and the processes still alive then."""
+    sent = time.monotonic()
+    os.killpg(run.pid, signum) if group else os.kill(run.pid, signum)
+    stdout, stderr = run.communicate(timeout=60)
+    exited = time.monotonic() - sent
+    while _alive(started) and time.monotonic() - sent < 5:  # parent-death signals act asynchronously
+        time.sleep(0.05)
+    return exited, _alive(started), stdout, stderr
+
+
+def _grades(out):
+    return json.loads((out / "grades.json").read_text())["students"]
+
+
+def test_ctrl_c_stops_at_once_and_the_rerun_finishes_the_class(four, tmp_path):
+    out = tmp_path / "out"
+    run = _start(four, out)
+    started = _wait_until_grading(run, out)
+    exited, left, stdout, stderr = _stop(run, signal.SIGINT, started, group=True)  # what Ctrl-C does
+    print(f"exited {exited:.2f} s after Ctrl-C")
+    assert run.returncode == 130, stderr
+    assert exited < 5 and not left
+    assert "Traceback" not in stdout + stderr
+    graded = int(INTERRUPTED.match(stderr.strip().splitlines()[-1]).group(1))
+    assert graded == len(list((out / "results").glob("*.json"))) >= 1
+    assert not list(out.rglob("*.tmp")) and not (out / "work").exists()
+    rerun = subprocess.run([HW4, "grade", four, "--out", out, "--jobs", "2"], capture_output=True, text=True,
+                           timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"grading {4 - graded} of 4 students ({graded} already graded)" in rerun.stdout
+    whole = subprocess.run([HW4, "grade", four, "--out", tmp_path / "whole", "--jobs", "2"], capture_output=True,
+                           text=True, timeout=600)
+    assert whole.returncode == 0, whole.stderr
+    assert _grades(out) == _grades(tmp_path / "whole")
+
+
+def test_a_second_run_on_the_same_folder_is_refused_and_sigterm_stops_the_first(four, tmp_path):
+    out = tmp_path / "out"
+    first = _start(four, out)
+    started = _wait_until_grading(first, out, results=0)
+    second = subprocess.run([HW4, "grade", four, "--out", out], capture_output=True, text=True, timeout=120)
+    assert second.returncode == 1
+    assert f"another hw4 grade (pid {first.pid}) is writing to {out}" in second.stderr
+    exited, left, stdout, stderr = _stop(first, signal.SIGTERM, started, group=False)
+    print(f"exited {exited:.2f} s after SIGTERM")
+    assert first.returncode == 143 and exited < 5 and not left
+    assert INTERRUPTED.match(stderr.strip().splitlines()[-1]) and "Traceback" not in stderr
+
+
+def test_nothing_outlives_a_killed_run_and_the_next_one_resumes(four, tmp_path):
+    out = tmp_path / "out"
+    run = _start(four, out)
+    started = _wait_until_grading(run, out)
+    run.kill()
+    run.communicate()
+    killed = time.monotonic()
+    while _alive(started) and time.monotonic() - killed < 10:
+        time.sleep(0.05)
+    print(f"all {len(started)} processes gone {time.monotonic() - killed:.2f} s after SIGKILL")
+    assert not _alive(started)
+    rerun = subprocess.run([HW4, "grade", four, "--out", out, "--jobs", "2"], capture_output=True, text=True,
+                           timeout=600)  # the lock file is still there, held by no one
+    assert rerun.returncode == 0, rerun.stderr
+    assert re.search(r"grading \d of 4 students \([1-4] already graded\)", rerun.stdout)
+    assert len(_grades(out)) == 4
+
+
+def test_a_terminal_gets_a_progress_bar_with_each_student_above_it(tmp_path):
+    expect = bad_class(tmp_path / "submissions")
+    terminal, program_side = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a window, as a terminal has
+    run = subprocess.Popen([HW4, "grade", tmp_path / "submissions", "--out", tmp_path / "out", "--jobs", "2"],
+                           stdout=program_side, stderr=program_side)
+    os.close(program_side)
+    screen = b""
+    while chunk := _read(terminal):
+        screen += chunk
+    assert run.wait(timeout=60) == 0
+    text = screen.decode()
+    assert re.search(rf"{len(expect)}/{len(expect)} \[[\d:]+<00:00, +[\d.]+ ?(student/s|s/student)\]", text), text
+    for sid in expect:
+        assert f"  {sid}: invalid" in text or f"  {sid}: missing" in text
+
+
+def _read(fd):
+    try:
+        return os.read(fd, 4096)
+    except OSError:  # EIO: the program side is closed
+        return b""
+
+
+def test_an_unwritable_out_or_a_full_disk_is_a_clear_error_and_keeps_the_results(tmp_path):
+    submissions, disk = tmp_path / "submissions", tmp_path / "disk"
+    bad_class(submissions)
+    disk.mkdir()
+    script = f"""
+        mount -t tmpfs -o size=4M tmpfs {disk}
+        {HW4} grade {submissions} --out {disk}/out > /dev/null || exit 1
+        cp {disk}/out/grades.json {tmp_path}/before.json
+        mkdir {submissions}/late && head -c 8M /dev/zero > {disk}/filler 2> /dev/null
+        {HW4} grade {submissions} --out {disk}/out > {tmp_path}/full.out 2> {tmp_path}/full.err
+        echo $? > {tmp_path}/full.rc
+        cp {disk}/out/grades.json {tmp_path}/after.json
+        find {disk}/out -name '*.tmp' > {tmp_path}/tmpfiles
+        mount -o remount,ro {disk}
+        {HW4} grade {submissions} --out {disk}/readonly > /dev/null 2> {tmp_path}/readonly.err
+    """
+    setup = subprocess.run(["unshare", "--mount", "sh", "-c", script], capture_output=True, text=True, timeout=600)
+    assert setup.returncode == 1, setup.stderr  # the last hw4 grade failed, as it must
+    assert (tmp_path / "full.rc").read_text().strip() == "1"
+    assert re.fullmatch(rf"hw4 grade: cannot write to {disk}/out: No space left on device( \(\S+\))?; "
+                        r"the results already saved there are kept\n", (tmp_path / "full.err").read_text())
+    assert (tmp_path / "after.json").read_text() == (tmp_path / "before.json").read_text()
+    assert (tmp_path / "tmpfiles").read_text() == ""
+    assert (tmp_path / "readonly.err").read_text() == \
+           f"hw4 grade: cannot write to {disk}/readonly: Read-only file system ({disk}/readonly); " \
+           "the results already saved there are kept\n"
