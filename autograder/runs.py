@@ -42,9 +42,11 @@ def interruptible():
         raise Interrupted(signum)
 
     previous = {signum: signal.signal(signum, stop) for signum in STOP_SIGNALS}
-    yield
-    for signum, handler in previous.items():
-        signal.signal(signum, handler)
+    try:
+        yield
+    finally:  # a caller that goes on (a test, a notebook) gets its own handlers back
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def die_with_parent(parent):
