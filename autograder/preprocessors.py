@@ -26,6 +26,7 @@ from hw4 import probe
 
 from . import sandbox
 from .checks import CHECKS
+from .zygote import ZygoteError
 
 
 class EnvKernelManager(AsyncKernelManager):
@@ -86,7 +87,7 @@ class SandboxedExecute(Execute):
                 if self.use_sandbox:
                     sandbox.prepare_scratch(scratch, self._slot)
                 clock.start()
-                super().preprocess(nb, resources)
+                self._execute(nb, resources)
         except DeadKernelError:
             self._stopped("crashed", f"{name}: the kernel died (out of memory, or the code ended its own process)")
         except CellTimeoutError:  # a cell that ignored the interrupt: nothing after it can run
@@ -99,6 +100,21 @@ class SandboxedExecute(Execute):
             outcome = dict(status=state["status"], reason=state["reason"])
             state_path(self.work_dir, name).write_text(json.dumps(outcome))
         return nb, resources
+
+    def _execute(self, nb, resources):
+        """Run the notebook. A zygote that fails to fork the kernel is the grader's fault, not the student's:
+        then the notebook runs with a cold kernel, in the same sandbox, before any of its cells has run."""
+        try:
+            super().preprocess(nb, resources)
+        except ZygoteError as err:
+            if not (self.use_sandbox and self.warm_kernels):
+                raise
+            self.log.warning("the zygote failed (%s); running this notebook with a cold kernel", err)
+            self.warm_kernels = False
+            try:
+                super().preprocess(nb, resources)
+            finally:
+                self.warm_kernels = True
 
     def _stopped(self, status, reason):
         if self._state["status"] == "ok":  # the first cause is the one worth reporting

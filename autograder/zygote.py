@@ -191,8 +191,12 @@ class Zygote:
         request = dict(target=target, uid=uid, rlimits=rlimits, cwd=str(cwd), env=env, argv=argv)
         with self._lock:
             process = self._started()
-            process.stdin.write(json.dumps(request) + "\n")
-            process.stdin.flush()
+            try:
+                process.stdin.write(json.dumps(request) + "\n")
+                process.stdin.flush()
+            except BrokenPipeError:  # it died before reading the request
+                self.close()
+                raise ZygoteError("the zygote died") from None
             if not select.select([process.stdout], [], [], REPLY_TIMEOUT_S)[0]:
                 self.close()
                 raise ZygoteError(f"the zygote did not answer within {REPLY_TIMEOUT_S} s")

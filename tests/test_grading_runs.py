@@ -8,8 +8,12 @@ from pathlib import Path
 
 import nbformat
 
+from autograder import course, sandbox
 from autograder.course import SOURCE, autograded_tests
 from autograder.grade import grade_class
+from autograder.submissions import read_student
+from autograder.worker import grade_student
+from autograder.zygote import Zygote
 from conftest import summary
 
 
@@ -81,3 +85,22 @@ def test_feedback_shows_verdicts_and_messages_but_no_hidden_test_code(small_clas
     messages = [t["message"] for test_id, t in results["wrong"]["tests"].items() if test_id in kl_tests and t["message"]]
     page = _visible_text((tmp_path / "out" / "feedback" / "wrong" / "KL_derivation.html").read_text())
     assert messages and all(message.splitlines()[0] in page for message in messages)
+
+
+def test_a_zygote_that_fails_costs_the_student_nothing(small_class, tmp_path):
+    """A zygote that dies (here: not even Python) makes each notebook run with a cold kernel instead."""
+    broken = Zygote("/bin/false", {})
+    saved, sandbox._zygote = sandbox._zygote, broken
+    try:
+        notebooks = read_student(small_class / "right")
+        result = grade_student("right", notebooks, autograded_tests(), dict(gradebook=_gradebook(tmp_path)))
+    finally:
+        sandbox._zygote = saved
+    assert result["status"] == "missing" and result["notebooks"]["KL_derivation"]["status"] == "ok", result["errors"]
+    assert result["score"] == 25  # every KL point, as with a warm kernel
+
+
+def _gradebook(tmp_path):
+    root = course.make_course(tmp_path / "course")
+    course.generate_assignment(root)
+    return (root / "gradebook.db").read_bytes()
