@@ -18,5 +18,7 @@ c.Autograde.autograde_preprocessors = [
 c.Execute.timeout = 120  # seconds per cell; the whole notebook is capped by SandboxedExecute.wall_seconds
 # The grader kills the sandbox afterwards anyway; a graceful kernel shutdown only adds seconds per notebook.
 c.Execute.shutdown_kernel = "immediate"
+# Feedback pages as nbgrader writes them, at half the cost (see FeedbackExporter).
+c.GenerateFeedback.exporter_class = "autograder.preprocessors.FeedbackExporter"
 # A student who deleted a test cell gets it back, and graded, rather than a silent zero.
 c.OverwriteCells.add_missing_cells = True
