@@ -32,14 +32,16 @@ def _group(item):
     return "released" if "released" in item.fixturenames else None
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_itemcollected(item):
+    """Group as collected: xdist reads the groups in a pytest_collection_modifyitems of its own."""
+    group = _group(item)
+    if group and not item.get_closest_marker("xdist_group"):
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 def pytest_collection_modifyitems(items):
     order = ("sandbox", "released")  # the longest chains first, so that no worker waits for one at the end
-    groups = {item: _group(item) for item in items}
-    for item, group in groups.items():
-        if group and not item.get_closest_marker("xdist_group"):
-            item.add_marker(pytest.mark.xdist_group(group))
-    items.sort(key=lambda item: order.index(groups[item]) if groups[item] in order else len(order))
+    items.sort(key=lambda item: order.index(_group(item)) if _group(item) in order else len(order))
 
 
 def snapshot(folder):
