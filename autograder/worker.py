@@ -16,7 +16,7 @@ import torch
 from nbgrader.api import Gradebook
 from traitlets.config import Config
 
-from . import course, sandbox
+from . import course
 from .course import ASSIGNMENT, NOTEBOOKS
 from .preprocessors import state_path
 
@@ -31,8 +31,6 @@ def grade_student(student_id, notebooks, tests, settings):
     """Grade ``notebooks`` (name → submissions.Notebook); ``tests`` lists (notebook, test_id, points)."""
     started = time.monotonic()
     torch.set_num_threads(1)  # one core per worker: threads would only contend with the other workers
-    if settings.get("sandbox", True) and settings.get("warm_kernels", True):
-        sandbox.zygote().start()  # it imports torch while nbgrader sets up, not when the first kernel is due
     work = Path(tempfile.mkdtemp(prefix="hw4-grade-", dir=settings.get("work_root")))
     try:
         root = course.make_course(work / "course")

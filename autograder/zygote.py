@@ -198,11 +198,6 @@ class Zygote:
             raise ZygoteError(reply["error"])
         return reply["kernel"]
 
-    def start(self):
-        """Start the zygote now, if it is not running, so that its preload overlaps the grader's own set-up."""
-        with self._lock:
-            self._started()
-
     def _started(self):
         if self._process is None or self._process.poll() is not None:
             # -I: neither the grader's folder nor PYTHON* variables shape what the kernels import.
