@@ -26,7 +26,7 @@ demo: setup
 	$(BIN)/hw4 demo --out demo
 
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup
 
 release: setup
 	$(BIN)/hw4 release

@@ -226,3 +226,4 @@ def _passed(n_cases):
 def _failed(failures):
     text = failures[0] if len(failures) == 1 else "\n".join(f"- {message}" for message in failures)
     return new_output("error", ename="TestFailed", evalue=text, traceback=["TestFailed:", text])
+

@@ -3,7 +3,9 @@
 The class (--students N, default 40) is made from the bundle's own notebooks with autograder.samples: in
 turn a correct student (the reference answers of both notebooks), a partially wrong one (the reference
 answers with one entry of tests/catalog_kl.py or tests/catalog_vae.py WRONG substituted, the two catalogs
-alternating) and an unanswered one (both notebooks as released).
+alternating) and an unanswered one (both notebooks as released). With --complete, a second class of the
+same size is graded after it, where every student answers every function: the unanswered third answers
+correctly, so a third of the class has one wrong function. A table at the end puts the classes side by side.
 
 (a) plain nbgrader, as an nbgrader course would run it: a course directory with the source notebooks and no
     nbgrader_config.py (default settings: nbgrader's Execute, no sandbox; $HW4_PROBE_DIR is unset, so the
@@ -28,7 +30,7 @@ Both run as child processes of this script, with .venv/bin first on PATH. Printe
 * where time goes in `hw4 grade`: each student's worker seconds (results/<id>.json), by kind of student,
   and how busy the workers were.
 
-    .venv/bin/python benchmarks/grade_class.py [--students 40] [--workdir DIR]
+    .venv/bin/python benchmarks/grade_class.py [--students 40] [--complete] [--workdir DIR]
 """
 import argparse
 import json
@@ -72,13 +74,17 @@ def wrong_entries():
     return [entries[i % len(entries)] for i in range(longest) for entries in per_notebook]
 
 
-def build_class(dest, n_students):
-    """Write N student folders under ``dest``; return student id → kind."""
+def build_class(dest, n_students, complete=False):
+    """Write N student folders under ``dest``; return student id → kind.
+
+    ``complete``: every student answers every function, as graded classes mostly do; the blank third of
+    the default class answers everything correctly instead."""
     reference = {name: reference_answers(name) for name in NOTEBOOKS}
     wrong = iter(wrong_entries())
     kinds = {}
     for i in range(n_students):
         kind = KINDS[i % len(KINDS)]
+        kind = "correct" if complete and kind == "blank" else kind
         answers = {name: {} for name in NOTEBOOKS} if kind == "blank" else {**reference}
         sid = f"s{i:03d}-{kind}"
         if kind == "wrong":
@@ -290,8 +296,12 @@ def _mib(value):
     return "-" if value is None else f"{value / MiB:.0f}"
 
 
+def worker_seconds(out, kinds):
+    return {sid: json.loads((out / "results" / f"{sid}.json").read_text())["seconds"] for sid in kinds}
+
+
 def report_breakdown(out, kinds, hw4):
-    seconds = {sid: json.loads((out / "results" / f"{sid}.json").read_text())["seconds"] for sid in kinds}
+    seconds = worker_seconds(out, kinds)
     print("\nhw4 grade, worker seconds per student (grade_student: course copy, autograde, feedback):")
     for kind in KINDS:
         values = [seconds[sid] for sid in kinds if kinds[sid] == kind]
@@ -302,24 +312,51 @@ def report_breakdown(out, kinds, hw4):
           f"workers busy {busy:.0%}; the rest is start-up, course set-up and recording in the main process")
 
 
+def grade_both(work, n_students, complete):
+    """Build one class, grade it both ways, print the full report; return its summary row."""
+    kinds = build_class(work / "submissions", n_students, complete)
+    counts = ", ".join(f"{sum(k == kind for k in kinds.values())} {kind}" for kind in KINDS)
+    print(f"\n=== {'complete' if complete else 'default'} class: {n_students} students ({counts}), "
+          f"{os.cpu_count()} CPU cores, work in {work}", flush=True)
+    autograde, feedback = plain_nbgrader(work / "plain", work / "submissions", kinds)
+    print(f"(a) plain nbgrader done in {autograde.seconds + feedback.seconds:.0f} s", flush=True)
+    hw4 = hw4_grade(work / "submissions", work / "hw4")
+    plain, ours = plain_scores(work / "plain", kinds), hw4_scores(work / "hw4")
+    report_time(n_students, autograde, feedback, hw4)
+    report_scores(plain, ours, kinds)
+    report_memory(autograde, hw4)
+    report_breakdown(work / "hw4", kinds, hw4)
+    seconds = list(worker_seconds(work / "hw4", kinds).values())
+    return dict(plain=autograde.seconds / n_students, feedback=feedback.seconds / n_students,
+                hw4=hw4.seconds / n_students, equal=sum(abs(plain[sid][0] - ours[sid][0]) <= 1e-9 for sid in kinds),
+                n=n_students, worker_mean=statistics.mean(seconds), worker_max=max(seconds),
+                pss=hw4.peaks.per_worker)
+
+
+def report_side_by_side(rows):
+    print(f"\n{'class':<10} {'nbgrader s/st':>13} {'hw4 s/st':>9} {'ratio':>6} {'with feedback':>13} "
+          f"{'scores equal':>12} {'worker s/st mean':>16} {'max':>6} {'PSS/worker MiB':>14}")
+    for name, r in rows.items():
+        print(f"{name:<10} {r['plain']:>13.2f} {r['hw4']:>9.2f} {r['plain'] / r['hw4']:>5.2f}x "
+              f"{(r['plain'] + r['feedback']) / r['hw4']:>12.2f}x {r['equal']:>5} of {r['n']:<4} "
+              f"{r['worker_mean']:>16.2f} {r['worker_max']:>6.2f} {r['pss'] / MiB:>14.0f}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=40)
+    parser.add_argument("--complete", action="store_true",
+                        help="also grade a class of complete submissions (a third with one wrong function), "
+                             "and print both classes side by side")
     parser.add_argument("--workdir", type=Path, help="keep the class, course and results here (default: a temp dir)")
     args = parser.parse_args()
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="hw4-bench-"))
     try:
-        kinds = build_class(work / "submissions", args.students)
-        print(f"{args.students} students ({', '.join(f'{sum(k == kind for k in kinds.values())} {kind}' for kind in KINDS)}), "
-              f"{os.cpu_count()} CPU cores, work in {work}")
-        autograde, feedback = plain_nbgrader(work / "plain", work / "submissions", kinds)
-        print(f"(a) plain nbgrader done in {autograde.seconds + feedback.seconds:.0f} s", flush=True)
-        hw4 = hw4_grade(work / "submissions", work / "hw4")
-        report_time(args.students, autograde, feedback, hw4)
-        report_scores(plain_scores(work / "plain", kinds), hw4_scores(work / "hw4"), kinds)
-        report_memory(autograde, hw4)
-        report_breakdown(work / "hw4", kinds, hw4)
+        rows = {"default": grade_both(work / "default", args.students, complete=False)}
+        if args.complete:
+            rows["complete"] = grade_both(work / "complete", args.students, complete=True)
+        report_side_by_side(rows)
     finally:
         if not args.workdir:
             shutil.rmtree(work, ignore_errors=True)

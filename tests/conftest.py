@@ -14,6 +14,36 @@ REPO = Path(__file__).resolve().parents[1]
 COURSE_FILES = ("pyproject.toml", "README.md", "autograder", "student")  # what a course folder needs
 
 
+# `make test` runs the suite on pytest-xdist workers (`-n auto --dist loadgroup`); tests of one group run on
+# one worker, one at a time. Every test that starts sandboxes is in the group "sandbox": test_hostile checks
+# that no process of any sandbox uid is left on the machine, and test_sandbox reuses fixed slots, so either
+# would trip over a sandbox of a test running beside it. One worker also builds each session fixture once:
+# the shared classes are graded once (by two grading jobs, as before), and "released" is built once.
+SANDBOXED_FIXTURES = ("graded", "hostile", "small_class")
+SANDBOXED_MODULES = ("test_sandbox.py", "test_uploads.py", "test_interruptions.py")
+
+
+def _group(item):
+    marker = item.get_closest_marker("xdist_group")
+    if marker:
+        return marker.args[0]
+    if item.path.name in SANDBOXED_MODULES or any(name in item.fixturenames for name in SANDBOXED_FIXTURES):
+        return "sandbox"
+    return "released" if "released" in item.fixturenames else None
+
+
+def pytest_itemcollected(item):
+    """Group as collected: xdist reads the groups in a pytest_collection_modifyitems of its own."""
+    group = _group(item)
+    if group and not item.get_closest_marker("xdist_group"):
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
+def pytest_collection_modifyitems(items):
+    order = ("sandbox", "released")  # the longest chains first, so that no worker waits for one at the end
+    items.sort(key=lambda item: order.index(_group(item)) if _group(item) in order else len(order))
+
+
 def snapshot(folder):
     """Path → (is link, SHA-256 of the bytes) for everything below ``folder``, links not followed."""
     files = {}
@@ -53,6 +83,19 @@ def small_class(tmp_path_factory):
     (root / "broken").mkdir()
     (root / "broken" / "KL_derivation.ipynb").write_text("not json")
     return root
+
+
+@pytest.fixture(scope="session")
+def small_graded(small_class, tmp_path_factory):
+    """``small_class`` graded once with two jobs and the sandbox: (DIR, results), for tests that compare runs."""
+    out = tmp_path_factory.mktemp("small-graded")
+    return out, grade_class(small_class, out, jobs=2, log=lambda _: None)
+
+
+@pytest.fixture(scope="session")
+def small_sequential(small_class, tmp_path_factory):
+    """``small_class`` graded once by a single job: the reference that other ways of grading must equal."""
+    return grade_class(small_class, tmp_path_factory.mktemp("small-sequential"), jobs=1, log=lambda _: None)
 
 
 def summary(results):

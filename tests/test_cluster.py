@@ -44,9 +44,10 @@ def cluster(tmp_path):
     log.close()
 
 
-def test_cluster_grading_survives_a_dead_worker_and_equals_a_local_run(small_class, cluster, tmp_path):
+def test_cluster_grading_survives_a_dead_worker_and_equals_a_local_run(small_class, small_sequential, cluster,
+                                                                       tmp_path):
     address, workers = cluster
-    local = grade_class(small_class, tmp_path / "local", jobs=1, log=lambda _: None)
+    local = small_sequential
 
     def kill_a_worker_after_the_first_student(line):
         if line.startswith("  ") and workers[0].poll() is None:

@@ -2,6 +2,7 @@
 import html
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,16 +18,15 @@ from autograder.zygote import Zygote
 from conftest import summary
 
 
-def test_parallel_grading_equals_sequential(small_class, tmp_path):
-    one = grade_class(small_class, tmp_path / "one", jobs=1, log=lambda _: None)
-    two = grade_class(small_class, tmp_path / "two", jobs=2, log=lambda _: None)
+def test_parallel_grading_equals_sequential(small_sequential, small_graded):
+    one, (_, two) = small_sequential, small_graded
     assert summary(one) == summary(two)
     assert one["right"]["score"] > one["wrong"]["score"] > 0 == one["blank"]["score"]
 
 
-def test_interrupted_run_grades_only_what_is_missing(small_class, tmp_path):
-    out = tmp_path / "out"
-    first = grade_class(small_class, out, jobs=2, log=lambda _: None)
+def test_interrupted_run_grades_only_what_is_missing(small_class, small_graded, tmp_path):
+    graded_out, first = small_graded
+    out = shutil.copytree(graded_out, tmp_path / "out")  # the shared run stays as it was for other tests
     (out / "results" / "wrong.json").unlink()  # as if the run had stopped before this student
     log = []
     resumed = grade_class(small_class, out, jobs=2, log=log.append)
@@ -49,8 +49,8 @@ def test_cli_grades_and_exits_zero(small_class, tmp_path):
     assert pairs[0].startswith("student_a,student_b,score") and len(pairs) == 2  # right and wrong; the rest skipped
 
 
-def test_without_the_sandbox_the_grades_are_the_same(small_class, tmp_path):
-    sandboxed = grade_class(small_class, tmp_path / "sandboxed", jobs=2, log=lambda _: None)
+def test_without_the_sandbox_the_grades_are_the_same(small_class, small_graded, tmp_path):
+    _, sandboxed = small_graded
     unconfined = grade_class(small_class, tmp_path / "unconfined", jobs=2, sandboxed=False, log=lambda _: None)
     assert summary(unconfined) == summary(sandboxed)
 
