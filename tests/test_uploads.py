@@ -18,8 +18,10 @@ ODD_NAMES = ("-dash ünï cödé", "x" * 200)  # a leading dash, a space, non-AS
 
 
 def _socket(path):
-    with socket.socket(socket.AF_UNIX) as s:
-        s.bind(str(path))
+    """A socket file at ``path``: bound at a short path (socket paths are capped at 108 bytes), then moved."""
+    with tempfile.TemporaryDirectory() as short, socket.socket(socket.AF_UNIX) as s:
+        s.bind(f"{short}/s")
+        os.rename(f"{short}/s", path)
 
 
 def _device(path):
