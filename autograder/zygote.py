@@ -54,9 +54,11 @@ def _check(result):
 
 def serve():
     """Preload, then answer one JSON request per line on stdin with one JSON reply per line on stdout."""
-    # Die with the grading worker, even one SIGKILLed mid-preload; if it died before this, the end of
-    # stdin ends the loop below.
+    # Die with the grading worker (its pid is the argument), even one SIGKILLed mid-preload; one that died
+    # before the signal was armed leaves nobody to preload for.
     _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0))
+    if os.getppid() != int(sys.argv[1]):
+        return
     os.environ["MPLBACKEND"] = MATPLOTLIB_BACKEND  # matplotlib reads it once, at import
     for module in PRELOAD:
         importlib.import_module(module)
@@ -209,9 +211,9 @@ class Zygote:
         if self._process is None or self._process.poll() is not None:
             # -I: neither the grader's folder nor PYTHON* variables shape what the kernels import.
             # A session of its own: Ctrl-C in the grader's terminal is for the grader to handle.
-            self._process = subprocess.Popen([self._python, "-I", __file__], stdin=subprocess.PIPE,
-                                             stdout=subprocess.PIPE, env=self._env, text=True,
-                                             start_new_session=True)
+            self._process = subprocess.Popen([self._python, "-I", __file__, str(os.getpid())],
+                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=self._env,
+                                             text=True, start_new_session=True)
         return self._process
 
     def forget(self):
