@@ -6,12 +6,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hw4.cli import INSTRUCTOR_COMMANDS
 
 from autograder.release import HANDOUT
 from autograder.samples import reference_answers, write_submission
 from conftest import copy_course, snapshot
-
-INSTRUCTOR_COMMANDS = ("release", "grade", "demo", "results", "similarity")
 
 
 def run(args, cwd="/"):
