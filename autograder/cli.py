@@ -19,12 +19,15 @@ def release(args):
 
 
 def grade(args):
-    from .runs import Interrupted, interruptible
+    from .runs import interruptible, interruption
 
     try:
         with interruptible():  # already during the imports, which take seconds
             _grade(args)
-    except Interrupted as stop:
+    except BaseException as err:
+        stop = interruption(err)
+        if stop is None:
+            raise
         print(stop, file=sys.stderr)
         sys.exit(128 + stop.signum)  # as the shell reports a process killed by that signal
 

@@ -1,9 +1,11 @@
 """`hw4 grade`: grade a whole class and write grades.csv, grades.json and feedback.
 
 Students are graded independently (in a local process pool, or on a Dask cluster); this process alone
-writes results. Each student's result is saved as soon as it arrives, and every file is written aside and
-renamed into place, so a run stopped at any point (Ctrl-C, SIGTERM, SIGKILL, a full disk) leaves no half
-file and the next run resumes with only the students still missing (``regrade`` redoes everyone).
+writes results. Each student's result is saved, then recorded in the class gradebook, as soon as it arrives,
+while the workers grade the next students; every file is written aside and renamed into place, so a run
+stopped at any point (Ctrl-C, SIGTERM, SIGKILL, a full disk) leaves no half file and the next run resumes
+with only the students still missing (``regrade`` redoes everyone), recording first any saved result that
+the gradebook lacks.
 """
 import csv
 import io
@@ -21,9 +23,9 @@ from nbgrader.preprocessors import SaveAutoGrades
 
 from . import course, sandbox
 from .course import ASSIGNMENT, NOTEBOOKS, autograded_tests
-from .runs import GradeError, Interrupted, Progress, die_with_parent, hold_lock, interruptible
+from .runs import GradeError, Progress, die_with_parent, hold_lock, interruptible, interruption
 from .submissions import find_students, read_student
-from .worker import grade_student
+from .worker import grade_student, gradable
 
 
 def write_atomic(path, text):
@@ -70,30 +72,37 @@ def _grade_class(submissions, out, jobs, sandboxed, regrade, scheduler, log, bar
     students = {sid: read_student(entry) for sid, entry in find_students(submissions).items()}
     results_dir = out / "results"
     results = {} if regrade else _earlier_results(results_dir, students)
+    todo = [sid for sid in students if sid not in results]
+    kernels = sum(gradable(students[sid]) for sid in todo)  # the others need no kernel, hardly any time
+    warm = sandboxed and execute.get("warm_kernels", True) and kernels > 0
     try:
         if sandboxed:
             sandbox.check_available()
-        root = prepare_course(out)
-        results_dir.mkdir(exist_ok=True)
-        tests = autograded_tests()
-        settings = dict(gradebook=(root / "gradebook.db").read_bytes(), sandbox=sandboxed, **execute)
-        if not scheduler:  # local workers keep their scratch inside DIR; Dask workers use their own temp
-            settings["work_root"] = str(_fresh(out / "work"))
-        todo = [sid for sid in students if sid not in results]
-        log(f"grading {len(todo)} of {len(students)} students ({len(students) - len(todo)} already graded)")
+        with _workers(scheduler, min(jobs or os.cpu_count(), kernels), warm) as pool:
+            root = prepare_course(out)  # meanwhile, the workers' zygotes preload torch
+            results_dir.mkdir(exist_ok=True)
+            for result in _unrecorded(root, results):  # a run stopped while saving, or a new course folder
+                _record(root, out, result)
+            settings = dict(gradebook=(root / "gradebook.db").read_bytes(), sandbox=sandboxed, **execute)
+            if not scheduler:  # local workers keep their scratch inside DIR; Dask workers use their own temp
+                settings["work_root"] = str(_fresh(out / "work"))
+            log(f"grading {len(todo)} of {len(students)} students ({len(students) - len(todo)} already graded)")
 
-        def save(sid, result):
-            write_atomic(results_dir / f"{sid}.json", json.dumps(result))
-            results[sid] = result
+            def save(sid, result):
+                write_atomic(results_dir / f"{sid}.json", json.dumps(result))
+                results[sid] = result
+                _record(root, out, result)
 
-        _run(todo, students, tests, settings, jobs, scheduler, save, Progress(len(todo), log, bar))
+            if todo:
+                _run(pool, todo, students, autograded_tests(), settings, save, Progress(len(todo), log, bar))
         results = {sid: results[sid] for sid in students}  # this class, in folder order
-        for result in results.values():  # every run, so that a run stopped mid-way leaves no gap in the gradebook
-            _record(root, out, result)
-        _write_tables(out, results, tests)
-    except Interrupted as stop:
+        _write_tables(out, results, autograded_tests())
+    except BaseException as err:
+        stop = interruption(err)
+        if stop is None:
+            raise
         stop.graded, stop.total = len(results), len(students)
-        raise
+        raise stop from None
     finally:
         shutil.rmtree(out / "work", ignore_errors=True)
     return results
@@ -131,10 +140,9 @@ def _earlier_results(results_dir, students):
     return kept
 
 
-def _run(todo, students, tests, settings, jobs, scheduler, save, progress):
-    """Grade ``todo``, calling ``save(student id, result)`` as each student finishes."""
-    pool = _cluster(scheduler) if scheduler else _local_pool(jobs)
-    with pool as pool, _closing(progress):
+def _run(pool, todo, students, tests, settings, save, progress):
+    """Grade ``todo`` in ``pool``, calling ``save(student id, result)`` as each student finishes."""
+    with _closing(progress):
         futures = {pool.submit(grade_student, sid, students[sid], tests, settings): sid for sid in todo}
         for future in as_completed(futures):
             sid = futures[future]
@@ -154,13 +162,21 @@ def _closing(progress):
         progress.close()
 
 
+def _workers(scheduler, jobs, warm):
+    return _cluster(scheduler) if scheduler else _local_pool(max(jobs, 1), warm)
+
+
 @contextmanager
-def _local_pool(jobs):
+def _local_pool(jobs, warm):
     """Forked workers that die with this process, and are killed at once when grading stops early: their
-    sandboxes and zygotes die with them (parent-death signals), and nothing they hold is a result."""
-    pool = ProcessPoolExecutor(max_workers=jobs or os.cpu_count(), mp_context=get_context("fork"),
-                               initializer=die_with_parent, initargs=(os.getpid(),))
+    sandboxes and zygotes die with them (parent-death signals), and nothing they hold is a result.
+
+    With fork, the first task starts every worker: one is sent at once, so that their zygotes (``warm``)
+    preload while this process sets up the course."""
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork"),
+                               initializer=_start_worker, initargs=(os.getpid(), warm))
     try:
+        pool.submit(os.getpid)
         yield pool
     except BaseException:
         for worker in list((pool._processes or {}).values()):  # no public API stops running workers before 3.14
@@ -168,6 +184,12 @@ def _local_pool(jobs):
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown()
+
+
+def _start_worker(parent, warm):
+    die_with_parent(parent)
+    if warm:
+        sandbox.zygote().start()
 
 
 @contextmanager
@@ -188,6 +210,13 @@ def _crashed(sid, notebooks, tests, reason):
                 max_score=sum(points for _, _, points in tests), feedback={}, autograded={},
                 submitted={name: nb.sha256 for name, nb in notebooks.items()},
                 tests={test_id: dict(score=0.0, max_score=points, message=reason) for _, test_id, points in tests})
+
+
+def _unrecorded(root, results):
+    """The results whose student the course's gradebook does not have."""
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        recorded = {student.id for student in gb.students}
+    return [result for sid, result in results.items() if sid not in recorded]
 
 
 def _record(root, out, result):

@@ -15,14 +15,16 @@ from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_received = []  # the stop signals of the current interruptible block
 
 
 class GradeError(RuntimeError):
     """A run that cannot start or go on, with a message for the instructor."""
 
 
-class Interrupted(Exception):
-    """A run stopped by ``signum``; ``graded`` of ``total`` students have their results saved."""
+class Interrupted(BaseException):
+    """A run stopped by ``signum``; ``graded`` of ``total`` students have their results saved. A BaseException,
+    as KeyboardInterrupt is, so that code catching Exception lets it through."""
 
     def __init__(self, signum):
         super().__init__(signum)
@@ -39,14 +41,24 @@ def interruptible():
     def stop(signum, _frame):
         for other in STOP_SIGNALS:
             signal.signal(other, signal.SIG_IGN)
+        _received.append(signum)
         raise Interrupted(signum)
 
+    _received.clear()
     previous = {signum: signal.signal(signum, stop) for signum in STOP_SIGNALS}
     try:
         yield
     finally:  # a caller that goes on (a test, a notebook) gets its own handlers back
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def interruption(err):
+    """The :class:`Interrupted` behind ``err``: ``err`` itself, or the stop signal's that came before it, since
+    nbgrader's API catches every exception, ours too, and then fails in its own way; None if there is none."""
+    if isinstance(err, Interrupted):
+        return err
+    return Interrupted(_received[0]) if _received else None
 
 
 def die_with_parent(parent):

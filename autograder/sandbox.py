@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
@@ -405,15 +405,17 @@ def run(command: list[str], scratch: str | os.PathLike, *, limits: Limits = Limi
                              time.monotonic() - start)
 
 
-def check_available(slot: int = 0) -> None:
+def check_available(slot: int | None = None) -> None:
     """Raise SandboxError with an actionable message unless a trivial
-    sandboxed Python command actually runs here."""
+    sandboxed Python command actually runs here. Without ``slot``, in a free
+    one: its cleanup kills every process of the slot's uid."""
     if os.geteuid() != 0:
         raise SandboxError(
             "the sandbox must be set up by root (it runs student code as uid "
             f"{BASE_UID}+slot): run the grader as root, {NO_SANDBOX_HINT}"
         )
-    with tempfile.TemporaryDirectory(prefix="sandbox-check-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="sandbox-check-") as scratch, \
+            (nullcontext(slot) if slot is not None else claim_slot()) as slot:
         result = run([PYTHON, "-c", "import sys"], scratch, slot=slot, timeout=30)
     if result.returncode != 0:
         detail = result.stderr.decode(errors="replace").strip() or f"exit code {result.returncode}"

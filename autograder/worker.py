@@ -33,10 +33,13 @@ def grade_student(student_id, notebooks, tests, settings):
     torch.set_num_threads(1)  # one core per worker: threads would only contend with the other workers
     work = Path(tempfile.mkdtemp(prefix="hw4-grade-", dir=settings.get("work_root")))
     try:
-        root = course.make_course(work / "course")
-        (root / "gradebook.db").write_bytes(settings["gradebook"])
+        root = work / "course"
         seed = secrets.randbits(62)  # fresh inputs every run: nothing to learn from the release
-        states = _autograde(root, work, student_id, notebooks, seed, settings) if _gradable(notebooks) else {}
+        states = {}
+        if gradable(notebooks):  # else there is nothing to run, and nbgrader has nothing to record
+            course.make_course(root)
+            (root / "gradebook.db").write_bytes(settings["gradebook"])
+            states = _autograde(root, work, student_id, notebooks, seed, settings)
         result = _collect(root, student_id, notebooks, tests, states)
         result.update(seed=seed, seconds=round(time.monotonic() - started, 2))
         return result
@@ -44,7 +47,8 @@ def grade_student(student_id, notebooks, tests, settings):
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _gradable(notebooks):
+def gradable(notebooks):
+    """Whether any notebook can be run: else grading needs no kernel."""
     return any(nb.text is not None for nb in notebooks.values())
 
 
@@ -133,6 +137,8 @@ def _test_outputs(notebook):
 def _scores(root, student_id, graded):
     """Test id → points, as nbgrader's gradebook recorded them."""
     scores = {}
+    if not graded:
+        return scores
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
         for name in graded:
             for grade in gb.find_submission_notebook(name, ASSIGNMENT, student_id).grades:

@@ -207,6 +207,11 @@ class Zygote:
             raise ZygoteError(reply["error"])
         return reply["kernel"]
 
+    def start(self):
+        """Start it now rather than at the first kernel: it preloads while the caller does other work."""
+        with self._lock:
+            self._started()
+
     def _started(self):
         if self._process is None or self._process.poll() is not None:
             # -I: neither the grader's folder nor PYTHON* variables shape what the kernels import.

@@ -30,15 +30,21 @@ def _answers(notebook, name, code):
 
 
 def _catalog_students(dest, notebook, catalog):
-    """One student per catalog entry, the rest of the notebook answered correctly; the other notebook absent."""
+    """For each graded function, a student whose answer is its first wrong catalog entry, the rest of the
+    notebook answered correctly; and one student answering every function with its first right entry. The
+    other notebook is absent.
+
+    Every catalog entry meets the checks in test_checks_kl.py and test_checks_vae.py, through the same probe
+    calls, without a kernel; this class shows that the verdicts reach the grades through the whole pipeline
+    (sandboxed kernel, probe files, grader-side checks, nbgrader's gradebook)."""
     expect = {}
-    for kind, entries in (("wrong", catalog.WRONG), ("right", catalog.RIGHT)):
-        for name, implementations in entries.items():
-            for index, code in enumerate(implementations.values()):
-                sid = f"{notebook}-{name}-{kind}{index}"
-                write_submission(dest / sid, {notebook: _answers(notebook, name, code)})
-                outcome = dict(lose=name) if kind == "wrong" else dict(full=(notebook,))
-                expect[sid] = Expect(status="missing", **outcome)
+    for name, implementations in catalog.WRONG.items():
+        sid = f"{notebook}-{name}-wrong"
+        write_submission(dest / sid, {notebook: _answers(notebook, name, next(iter(implementations.values())))})
+        expect[sid] = Expect(status="missing", lose=name)
+    right = {name: next(iter(implementations.values())).strip() for name, implementations in catalog.RIGHT.items()}
+    write_submission(dest / f"{notebook}-right", {notebook: {**reference_answers(notebook), **right}})
+    expect[f"{notebook}-right"] = Expect(status="missing", full=(notebook,))
     return expect
 
 

@@ -14,22 +14,22 @@ REPO = Path(__file__).resolve().parents[1]
 COURSE_FILES = ("pyproject.toml", "README.md", "autograder", "student")  # what a course folder needs
 
 
-# `make test` runs the suite on pytest-xdist workers (`-n auto --dist loadgroup`); tests of one group run on
-# one worker, one at a time. Every test that starts sandboxes is in the group "sandbox": test_hostile checks
-# that no process of any sandbox uid is left on the machine, and test_sandbox reuses fixed slots, so either
-# would trip over a sandbox of a test running beside it. One worker also builds each session fixture once:
-# the shared classes are graded once (by two grading jobs, as before), and "released" is built once.
-SANDBOXED_FIXTURES = ("graded", "hostile", "small_class")
-SANDBOXED_MODULES = ("test_sandbox.py", "test_uploads.py", "test_interruptions.py")
+# `make test` runs the suite on pytest-xdist workers (two per core, `--dist loadgroup`); tests of one group run on
+# one worker, one at a time. A group holds the tests of one expensive session fixture, so that it is built
+# once (each class is graded once, by two grading jobs); test_sandbox's tests share fixed sandbox slots, so
+# they are a group too. Grading runs may overlap: each claims free sandbox slots (sandbox.claim_slot).
+FIXTURE_GROUPS = {"graded": "graded", "hostile": "hostile", "small_graded": "small", "small_sequential": "small",
+                  "released": "released"}
+MODULE_GROUPS = {"test_sandbox.py": "fixed-slots"}
+LONGEST_FIRST = ("graded", "small", "hostile", "fixed-slots", "released")  # no worker then waits for one at the end
 
 
 def _group(item):
     marker = item.get_closest_marker("xdist_group")
     if marker:
         return marker.args[0]
-    if item.path.name in SANDBOXED_MODULES or any(name in item.fixturenames for name in SANDBOXED_FIXTURES):
-        return "sandbox"
-    return "released" if "released" in item.fixturenames else None
+    fixtures = [group for name, group in FIXTURE_GROUPS.items() if name in item.fixturenames]
+    return MODULE_GROUPS.get(item.path.name) or (fixtures[0] if fixtures else None)
 
 
 def pytest_itemcollected(item):
@@ -40,8 +40,8 @@ def pytest_itemcollected(item):
 
 
 def pytest_collection_modifyitems(items):
-    order = ("sandbox", "released")  # the longest chains first, so that no worker waits for one at the end
-    items.sort(key=lambda item: order.index(_group(item)) if _group(item) in order else len(order))
+    rank = {group: i for i, group in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(_group(item), len(rank)))
 
 
 def snapshot(folder):

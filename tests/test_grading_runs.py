@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+from nbgrader.api import Gradebook
 
 from autograder import course, sandbox
 from autograder.course import SOURCE, autograded_tests
@@ -33,8 +34,20 @@ def test_interrupted_run_grades_only_what_is_missing(small_class, small_graded, 
     assert log[0].startswith("grading 1 of 4 students")
     assert summary(resumed) == summary(first)
     log.clear()
-    grade_class(small_class, out, jobs=2, regrade=True, log=log.append)
+    grade_class(small_class, out, jobs=1, regrade=True, log=log.append)
     assert log[0].startswith("grading 4 of 4 students")
+
+
+def test_saved_results_missing_from_the_gradebook_are_recorded_by_the_next_run(small_class, small_graded, tmp_path):
+    graded_out, first = small_graded
+    out = shutil.copytree(graded_out, tmp_path / "out")
+    shutil.rmtree(out / "course")  # a run stopped between saving a result and recording it, or a deleted course
+    log = []
+    grade_class(small_class, out, jobs=1, log=log.append)
+    assert log[0].startswith("grading 0 of 4 students")
+    with Gradebook(f"sqlite:///{out / 'course' / 'gradebook.db'}") as gb:
+        assert {student.id for student in gb.students} == set(first)
+        assert gb.find_submission("hw4", "right").code_score == first["right"]["score"] > 0
 
 
 def test_cli_grades_and_exits_zero(small_class, tmp_path):
@@ -69,21 +82,21 @@ def _visible_text(html_page):
     return html.unescape(re.sub(r"<[^>]+>", "", html_page))
 
 
-def test_feedback_shows_verdicts_and_messages_but_no_hidden_test_code(small_class, tmp_path):
-    results = grade_class(small_class, tmp_path / "out", jobs=2, log=lambda _: None)
+def test_feedback_shows_verdicts_and_messages_but_no_hidden_test_code(small_graded):
+    out, results = small_graded
     hidden = [line.strip() for cell in nbformat.read(SOURCE / "KL_derivation.ipynb", as_version=4).cells
               for region in re.findall(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", cell.source, re.S)
               for line in region.splitlines() if line.strip()]
     assert any("probe.run(" in line for line in hidden)
     for student in ("right", "wrong"):
-        page = _visible_text((tmp_path / "out" / "feedback" / student / "KL_derivation.html").read_text())
+        page = _visible_text((out / "feedback" / student / "KL_derivation.html").read_text())
         assert "estimate_with_seed(7)" in page  # visible tests stay, so the page shows test code at all
         assert "passed: the grader checked" in page
         leaked = [line for line in hidden if line in page]
         assert not leaked, (student, leaked)
     kl_tests = {test_id for notebook, test_id, _ in autograded_tests() if notebook == "KL_derivation"}
     messages = [t["message"] for test_id, t in results["wrong"]["tests"].items() if test_id in kl_tests and t["message"]]
-    page = _visible_text((tmp_path / "out" / "feedback" / "wrong" / "KL_derivation.html").read_text())
+    page = _visible_text((out / "feedback" / "wrong" / "KL_derivation.html").read_text())
     assert messages and all(message.splitlines()[0] in page for message in messages)
 
 
@@ -104,3 +117,14 @@ def _gradebook(tmp_path):
     root = course.make_course(tmp_path / "course")
     course.generate_assignment(root)
     return (root / "gradebook.db").read_bytes()
+
+
+def test_new_gradebooks_are_stamped_with_the_revision_alembic_reports(tmp_path):
+    """course.py reads the newest migration in this process; nbgrader itself asks the `alembic` command."""
+    from nbgrader.dbutil import write_alembic_ini
+
+    write_alembic_ini(tmp_path / "alembic.ini", f"sqlite:///{tmp_path / 'gradebook.db'}")
+    alembic = Path(sys.executable).with_name("alembic")
+    heads = subprocess.run([alembic, "-c", tmp_path / "alembic.ini", "heads"], capture_output=True, text=True,
+                           check=True).stdout
+    assert heads.split() == [course.alembic_head(), "(head)"]

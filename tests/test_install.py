@@ -39,7 +39,6 @@ def site_packages(python, package):
     return Path(run([python, "-c", f"import {package}; print({package}.__path__[0])"]).stdout.strip())
 
 
-@pytest.mark.xdist_group("sandbox")  # it grades, in the sandbox (see conftest.py)
 def test_instructor_commands_work_from_a_regular_install(tmp_path):
     python = clone_venv(tmp_path / "venv", ["hw4-course"])
     pip_install(python, copy_course(tmp_path / "src"))

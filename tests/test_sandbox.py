@@ -6,6 +6,7 @@ taking the machine down.  Slots 900+ keep clear of graders running beside us.
 """
 import dataclasses
 import errno
+import fcntl
 import json
 import os
 import shutil
@@ -54,6 +55,19 @@ def py(code, scratch, *, slot=SLOT, limits=SMALL, timeout=20, env=None):
 def out(result):
     assert result.returncode == 0, result.stderr.decode()
     return json.loads(result.stdout.decode().splitlines()[-1])
+
+
+@pytest.fixture(autouse=True, scope="module")
+def fixed_slots():
+    """Hold SLOT and OTHER_SLOT as claim_slot would, so that no other test's sandbox takes them or counts their
+    processes as its leftovers."""
+    sandbox.SLOT_LOCKS.mkdir(mode=0o700, exist_ok=True)
+    locks = [open(sandbox.SLOT_LOCKS / str(slot), "a") for slot in (SLOT, OTHER_SLOT)]
+    for lock in locks:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+    yield
+    for lock in locks:
+        lock.close()
 
 
 @pytest.fixture
