@@ -76,6 +76,11 @@ def make_course(root, source=SOURCE):
     return root
 
 
+def gradebook_url(root):
+    """The SQLAlchemy address of the gradebook of the nbgrader course in ``root``."""
+    return f"sqlite:///{Path(root) / 'gradebook.db'}"
+
+
 def api(root, overrides=None):
     """An ``NbGraderAPI`` for the course in ``root``, configured by its nbgrader_config.py."""
     config = PyFileConfigLoader(CONFIG_FILE.name, path=str(root)).load_config()

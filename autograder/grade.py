@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -73,6 +73,7 @@ def _grade_class(submissions, out, jobs, sandboxed, regrade, scheduler, log, bar
     results_dir = out / "results"
     results = {} if regrade else _earlier_results(results_dir, students)
     todo = [sid for sid in students if sid not in results]
+    tests = autograded_tests()
     kernels = sum(gradable(students[sid]) for sid in todo)  # the others need no kernel, hardly any time
     warm = sandboxed and execute.get("warm_kernels", True) and kernels > 0
     try:
@@ -94,9 +95,9 @@ def _grade_class(submissions, out, jobs, sandboxed, regrade, scheduler, log, bar
                 _record(root, out, result)
 
             if todo:
-                _run(pool, todo, students, autograded_tests(), settings, save, Progress(len(todo), log, bar))
+                _run(pool, todo, students, tests, settings, save, Progress(len(todo), log, bar))
         results = {sid: results[sid] for sid in students}  # this class, in folder order
-        _write_tables(out, results, autograded_tests())
+        _write_tables(out, results, tests)
     except BaseException as err:
         stop = interruption(err)
         if stop is None:
@@ -142,7 +143,7 @@ def _earlier_results(results_dir, students):
 
 def _run(pool, todo, students, tests, settings, save, progress):
     """Grade ``todo`` in ``pool``, calling ``save(student id, result)`` as each student finishes."""
-    with _closing(progress):
+    with closing(progress):
         futures = {pool.submit(grade_student, sid, students[sid], tests, settings): sid for sid in todo}
         for future in as_completed(futures):
             sid = futures[future]
@@ -152,14 +153,6 @@ def _run(pool, todo, students, tests, settings, save, progress):
                 result = _crashed(sid, students[sid], tests, f"the grading worker failed: {err!r}")
             save(sid, result)
             progress.done(f"  {sid}: {result['status']} {result['score']:g}/{result['max_score']:g}")
-
-
-@contextmanager
-def _closing(progress):
-    try:
-        yield
-    finally:
-        progress.close()
 
 
 def _workers(scheduler, jobs, warm):
@@ -214,7 +207,7 @@ def _crashed(sid, notebooks, tests, reason):
 
 def _unrecorded(root, results):
     """The results whose student the course's gradebook does not have."""
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+    with Gradebook(course.gradebook_url(root)) as gb:
         recorded = {student.id for student in gb.students}
     return [result for sid, result in results.items() if sid not in recorded]
 
@@ -229,7 +222,7 @@ def _record(root, out, result):
         write_atomic(feedback / filename, html)
     graded = root / "autograded" / sid / ASSIGNMENT
     graded.mkdir(parents=True, exist_ok=True)
-    db_url = f"sqlite:///{root / 'gradebook.db'}"
+    db_url = course.gradebook_url(root)
     with Gradebook(db_url) as gb:
         gb.update_or_create_student(sid)
         gb.update_or_create_submission(ASSIGNMENT, sid)

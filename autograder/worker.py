@@ -139,7 +139,7 @@ def _scores(root, student_id, graded):
     scores = {}
     if not graded:
         return scores
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+    with Gradebook(course.gradebook_url(root)) as gb:
         for name in graded:
             for grade in gb.find_submission_notebook(name, ASSIGNMENT, student_id).grades:
                 if grade.cell.cell_type == "code":

@@ -208,7 +208,7 @@ class Zygote:
         return reply["kernel"]
 
     def start(self):
-        """Start it now rather than at the first kernel: it preloads while the caller does other work."""
+        """Start the zygote now, if it is not running, so that its preload overlaps the grader's own set-up."""
         with self._lock:
             self._started()
 

@@ -47,7 +47,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook
 
-from autograder.course import ASSIGNMENT, NOTEBOOKS, SOURCE
+from autograder.course import ASSIGNMENT, NOTEBOOKS, SOURCE, gradebook_url
 from autograder.samples import reference_answers, write_submission
 
 REPO = Path(__file__).resolve().parents[1]
@@ -233,7 +233,7 @@ def plain_nbgrader(root, submissions, students):
 def plain_scores(root, students):
     """Student id → (total autograded score, test id → score) from the course's gradebook."""
     scores = {}
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+    with Gradebook(gradebook_url(root)) as gb:
         for sid in students:
             tests = {}
             for notebook in gb.find_submission(ASSIGNMENT, sid).notebooks:

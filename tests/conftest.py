@@ -28,8 +28,8 @@ def _group(item):
     marker = item.get_closest_marker("xdist_group")
     if marker:
         return marker.args[0]
-    fixtures = [group for name, group in FIXTURE_GROUPS.items() if name in item.fixturenames]
-    return MODULE_GROUPS.get(item.path.name) or (fixtures[0] if fixtures else None)
+    by_fixture = (group for name, group in FIXTURE_GROUPS.items() if name in item.fixturenames)
+    return MODULE_GROUPS.get(item.path.name) or next(by_fixture, None)
 
 
 def pytest_itemcollected(item):

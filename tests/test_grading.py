@@ -5,7 +5,7 @@ import json
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder.course import autograded_tests
+from autograder.course import autograded_tests, gradebook_url
 from autograder.grade import grade_class
 from conftest import snapshot
 
@@ -84,7 +84,7 @@ def test_submissions_are_never_modified(graded):
 
 
 def test_scores_land_in_the_nbgrader_gradebook(graded):
-    with Gradebook(f"sqlite:///{graded.out / 'course' / 'gradebook.db'}") as gb:
+    with Gradebook(gradebook_url(graded.out / "course")) as gb:
         solution = gb.find_submission("hw4", "solution")
         assert solution.code_score == graded.results["solution"]["max_score"]
         assert solution.needs_manual_grade  # the derivation waits for a TA in the formgrader

@@ -45,7 +45,7 @@ def test_saved_results_missing_from_the_gradebook_are_recorded_by_the_next_run(s
     log = []
     grade_class(small_class, out, jobs=1, log=log.append)
     assert log[0].startswith("grading 0 of 4 students")
-    with Gradebook(f"sqlite:///{out / 'course' / 'gradebook.db'}") as gb:
+    with Gradebook(course.gradebook_url(out / "course")) as gb:
         assert {student.id for student in gb.students} == set(first)
         assert gb.find_submission("hw4", "right").code_score == first["right"]["score"] > 0
 
@@ -123,7 +123,7 @@ def test_new_gradebooks_are_stamped_with_the_revision_alembic_reports(tmp_path):
     """course.py reads the newest migration in this process; nbgrader itself asks the `alembic` command."""
     from nbgrader.dbutil import write_alembic_ini
 
-    write_alembic_ini(tmp_path / "alembic.ini", f"sqlite:///{tmp_path / 'gradebook.db'}")
+    write_alembic_ini(tmp_path / "alembic.ini", course.gradebook_url(tmp_path))
     alembic = Path(sys.executable).with_name("alembic")
     heads = subprocess.run([alembic, "-c", tmp_path / "alembic.ini", "heads"], capture_output=True, text=True,
                            check=True).stdout

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook
 
+from autograder.course import gradebook_url
 from autograder.samples import reference_answers, write_submission
 from autograder.submissions import read_student
 
@@ -80,7 +81,7 @@ def test_a_class_of_every_kind_of_bad_entry_is_graded_with_one_row_each(tmp_path
         assert students[sid]["status"] == rows[sid]["status"] == "missing"
         assert students[sid]["score"] == float(rows[sid]["score"]) > 0
         assert (tmp_path / "out" / "feedback" / sid / "KL_derivation.html").is_file()
-    with Gradebook(f"sqlite:///{tmp_path / 'out' / 'course' / 'gradebook.db'}") as gb:
+    with Gradebook(gradebook_url(tmp_path / "out" / "course")) as gb:
         assert {s.id for s in gb.students} == set(rows)
         assert {sid: gb.find_submission("hw4", sid).score for sid in ODD_NAMES} == \
                {sid: students[sid]["score"] for sid in ODD_NAMES}
