@@ -33,6 +33,10 @@ def grade(args):
 
 
 def _grade(args):
+    if not (args.no_sandbox or args.scheduler):
+        from .sandbox import zygote
+
+        zygote().start()  # its preload of torch overlaps the seconds this process spends on its own imports
     from .grade import format_table, grade_class
     from .runs import GradeError
     from .sandbox import SandboxError
@@ -103,7 +107,7 @@ def register(commands):
     sub = commands.add_parser("grade", help="autograde every student folder in SUBMISSIONS")
     sub.add_argument("submissions", metavar="SUBMISSIONS")
     sub.add_argument("--out", default="graded", metavar="DIR", help="where results go (default: graded)")
-    sub.add_argument("--jobs", type=int, default=None, metavar="N", help="students at once (default: cores)")
+    sub.add_argument("--jobs", type=int, default=None, metavar="N", help="students at once (default: CPU cores + 1)")
     sub.add_argument("--regrade", action="store_true", help="regrade students graded by an earlier run")
     sub.add_argument("--scheduler", metavar="ADDRESS", help="grade on this Dask cluster instead of locally")
     sub.add_argument("--no-sandbox", action="store_true", help="run student code unconfined (unsafe)")

@@ -21,6 +21,11 @@ import nbformat
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import SaveAutoGrades
 
+# Imported by each worker for its first student unless this process, which forks them, has them already:
+# torch.distributions' shape checks import sympy (0.4 s), jupyter_client's kernel specs import IPython.
+import IPython.paths  # noqa: F401
+import torch.fx.experimental.symbolic_shapes  # noqa: F401
+
 from . import course, sandbox
 from .course import ASSIGNMENT, NOTEBOOKS, autograded_tests
 from .runs import GradeError, Progress, die_with_parent, hold_lock, interruptible, interruption
@@ -54,6 +59,12 @@ def prepare_course(out):
     return root
 
 
+def default_jobs():
+    """Students graded at once: one per core, and one more, for each worker spends part of its time waiting
+    (on its kernel's start, on messages), which the extra worker fills."""
+    return os.cpu_count() + 1
+
+
 def grade_class(submissions, out, jobs=None, sandboxed=True, regrade=False, scheduler=None, log=print,
                 bar=False, **execute):
     """Grade every student in ``submissions``; return student id → result.
@@ -79,8 +90,10 @@ def _grade_class(submissions, out, jobs, sandboxed, regrade, scheduler, log, bar
     try:
         if sandboxed:
             sandbox.check_available()
-        with _workers(scheduler, min(jobs or os.cpu_count(), kernels), warm) as pool:
-            root = prepare_course(out)  # meanwhile, the workers' zygotes preload torch
+        if warm and not scheduler:  # the local workers share this process's zygote; Dask workers start their own
+            sandbox.zygote().start()  # it preloads torch while the course is set up
+        with _workers(scheduler, min(jobs or default_jobs(), kernels)) as pool:
+            root = prepare_course(out)
             results_dir.mkdir(exist_ok=True)
             for result in _unrecorded(root, results):  # a run stopped while saving, or a new course folder
                 _record(root, out, result)
@@ -155,21 +168,17 @@ def _run(pool, todo, students, tests, settings, save, progress):
             progress.done(f"  {sid}: {result['status']} {result['score']:g}/{result['max_score']:g}")
 
 
-def _workers(scheduler, jobs, warm):
-    return _cluster(scheduler) if scheduler else _local_pool(max(jobs, 1), warm)
+def _workers(scheduler, jobs):
+    return _cluster(scheduler) if scheduler else _local_pool(max(jobs, 1))
 
 
 @contextmanager
-def _local_pool(jobs, warm):
+def _local_pool(jobs):
     """Forked workers that die with this process, and are killed at once when grading stops early: their
-    sandboxes and zygotes die with them (parent-death signals), and nothing they hold is a result.
-
-    With fork, the first task starts every worker: one is sent at once, so that their zygotes (``warm``)
-    preload while this process sets up the course."""
+    sandboxes die with them (parent-death signals), and nothing they hold is a result."""
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork"),
-                               initializer=_start_worker, initargs=(os.getpid(), warm))
+                               initializer=die_with_parent, initargs=(os.getpid(),))
     try:
-        pool.submit(os.getpid)
         yield pool
     except BaseException:
         for worker in list((pool._processes or {}).values()):  # no public API stops running workers before 3.14
@@ -177,12 +186,6 @@ def _local_pool(jobs, warm):
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown()
-
-
-def _start_worker(parent, warm):
-    die_with_parent(parent)
-    if warm:
-        sandbox.zygote().start()
 
 
 @contextmanager

@@ -434,7 +434,8 @@ _zygote: Zygote | None = None
 
 
 def zygote() -> Zygote:
-    """This process's zygote, started on first use (see zygote.py)."""
+    """This process's zygote (see zygote.py): started on first use, or inherited from the process that forked
+    this one."""
     global _zygote
     if _zygote is None:
         # JPY_PARENT_PID as for a kernel (see SandboxedKernelManager._extra_env): ipykernel reads it at import.
@@ -442,15 +443,12 @@ def zygote() -> Zygote:
     return _zygote
 
 
-def _forget_zygote() -> None:
-    # A forked grading worker starts a zygote of its own and leaves its parent's alone.
-    global _zygote
+def _zygote_after_fork() -> None:
     if _zygote is not None:
-        _zygote.forget()
-        _zygote = None
+        _zygote.after_fork()
 
 
-os.register_at_fork(after_in_child=_forget_zygote)
+os.register_at_fork(after_in_child=_zygote_after_fork)
 
 
 def _placeholder_pid(process: subprocess.Popen, timeout: float = 10.0) -> int:

@@ -1,9 +1,14 @@
 """Warm kernels: forked from a process that has already imported torch, instead of started cold.
 
 A cold kernel spends about 3 s importing torch and torchvision before the student's first cell runs, and
-grading starts two kernels per student. A zygote is a clean Python, started once per grading worker, that
-imports those libraries and then only forks. It never runs student code and holds no grading data: it is
-started with exec, not forked from the grader, so no solution or gradebook is in its memory.
+grading starts two kernels per student. A zygote is a clean Python, started once per grading run and shared
+by its grading workers, that imports those libraries and then only forks. It never runs student code and
+holds no grading data: it is started with exec, not forked from the grader, so no solution or gradebook is
+in its memory.
+
+The grader talks to it over a Unix socket in the abstract namespace of the grader's network namespace,
+which the sandboxes (each in a network namespace of its own) cannot reach: one connection per request, one
+JSON line each way. The zygote answers only connections from its own user.
 
 For each notebook the grader builds the student's sandbox with bwrap as before, holding it open with a
 placeholder command, and asks the zygote for a kernel. The zygote forks; the child joins the sandbox's
@@ -21,8 +26,10 @@ import json
 import os
 import random
 import resource
-import select
+import secrets
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -34,6 +41,8 @@ PRELOAD = ("numpy", "torch", "torchvision", "torchvision.utils", "matplotlib.pyp
 NAMESPACES = ("pid", "net", "ipc", "uts", "cgroup", "mnt")
 MATPLOTLIB_BACKEND = "module://matplotlib_inline.backend_inline"  # what ipykernel would select
 REPLY_TIMEOUT_S = 120  # the first reply waits for the preload, which a loaded machine slows down
+REQUEST_TIMEOUT_S = 10  # a client that connects and then stays silent must not hold up the others
+MAX_REQUEST_BYTES = 2**20
 
 _libc = ctypes.CDLL(None, use_errno=True)
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 1, 4, 24, 36, 38
@@ -53,12 +62,13 @@ def _check(result):
 
 
 def serve():
-    """Preload, then answer one JSON request per line on stdin with one JSON reply per line on stdout."""
-    # Die with the grading worker (its pid is the argument), even one SIGKILLed mid-preload; one that died
-    # before the signal was armed leaves nobody to preload for.
+    """Preload, then answer the requests that reach the listening socket passed as a descriptor."""
+    # Die with the grader that started it (its pid is the first argument), even one SIGKILLed mid-preload;
+    # one that died before the signal was armed leaves nobody to preload for.
     _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0))
     if os.getppid() != int(sys.argv[1]):
         return
+    listener = socket.socket(fileno=int(sys.argv[2]))  # clients may connect already: they wait for the preload
     os.environ["MPLBACKEND"] = MATPLOTLIB_BACKEND  # matplotlib reads it once, at import
     for module in PRELOAD:
         importlib.import_module(module)
@@ -67,15 +77,29 @@ def serve():
     # zombie of a sandbox uid outlives its sandbox.
     _check(_libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
     signal.signal(signal.SIGCHLD, _reap)
-    replies = os.fdopen(os.dup(1), "w")
-    os.dup2(2, 1)  # fd 1 is passed to the kernels; the replies get a descriptor of their own
-    for line in sys.stdin:
+    os.dup2(2, 1)  # the kernels inherit fd 1: what they print goes where the zygote's errors go
+    while True:
+        connection, _ = listener.accept()
+        with connection:
+            _answer(connection)
+
+
+def _answer(connection):
+    """Fork the kernel that one connection asks for, and say which; a client of another user gets nothing."""
+    connection.settimeout(REQUEST_TIMEOUT_S)
+    try:
+        _, uid, _ = struct.unpack("3i", connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
+                                                              struct.calcsize("3i")))
+        if uid != os.getuid():
+            return
+        request = connection.makefile("rb").readline(MAX_REQUEST_BYTES)
         try:
-            reply = {"kernel": _spawn(json.loads(line))}
+            reply = {"kernel": _spawn(json.loads(request))}
         except Exception as err:  # one failed kernel must not end the zygote
             reply = {"error": f"{type(err).__name__}: {err}"}
-        replies.write(json.dumps(reply) + "\n")
-        replies.flush()
+        connection.sendall(json.dumps(reply).encode() + b"\n")
+    except OSError:  # the client went away or stayed silent: the next one is served
+        pass
 
 
 def _reap(*_):
@@ -181,59 +205,73 @@ def _reseed():
 
 
 class Zygote:
-    """The grader's handle on one zygote process, started on first use; safe to share between threads."""
+    """The grader's handle on a zygote process: started on first use by one process and used by the
+    processes it forks too (the grading workers); safe to share between threads."""
 
     def __init__(self, python, env):
         self._python, self._env = python, env
-        self._process = None
+        self._process = self._owner = self._address = None  # the owner: the pid of the process that started it
         self._lock = threading.Lock()
 
     def spawn(self, *, target, uid, rlimits, cwd, env, argv):
         """A kernel running ``ipykernel`` with ``argv`` in the sandbox of host pid ``target``; its host pid."""
         request = dict(target=target, uid=uid, rlimits=rlimits, cwd=str(cwd), env=env, argv=argv)
-        with self._lock:
-            process = self._started()
-            try:
-                process.stdin.write(json.dumps(request) + "\n")
-                process.stdin.flush()
-            except BrokenPipeError:  # it died before reading the request
-                self.close()
-                raise ZygoteError("the zygote died") from None
-            if not select.select([process.stdout], [], [], REPLY_TIMEOUT_S)[0]:
-                self.close()
-                raise ZygoteError(f"the zygote did not answer within {REPLY_TIMEOUT_S} s")
-            reply = json.loads(process.stdout.readline() or '{"error": "the zygote died"}')
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+                connection.settimeout(REPLY_TIMEOUT_S)
+                connection.connect(self.start())
+                connection.sendall(json.dumps(request).encode() + b"\n")
+                line = connection.makefile("rb").readline()
+        except TimeoutError:
+            self.close()
+            raise ZygoteError(f"the zygote did not answer within {REPLY_TIMEOUT_S} s") from None
+        except OSError:
+            line = b""
+        if not line:
+            self.close()
+            raise ZygoteError("the zygote died")
+        reply = json.loads(line)
         if "error" in reply:
             raise ZygoteError(reply["error"])
         return reply["kernel"]
 
     def start(self):
-        """Start the zygote now, if it is not running, so that its preload overlaps the grader's own set-up."""
+        """The zygote's address, starting it if this process has none running: call it early, and its preload
+        overlaps the grader's own set-up."""
         with self._lock:
-            self._started()
+            mine = self._owner == os.getpid()
+            if self._address is None or (mine and self._process.poll() is not None):
+                self._begin()
+            return self._address
 
-    def _started(self):
-        if self._process is None or self._process.poll() is not None:
+    def _begin(self):
+        address = b"\0hw4-zygote-" + secrets.token_hex(8).encode()
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+            listener.bind(address)
+            listener.listen(64)
             # -I: neither the grader's folder nor PYTHON* variables shape what the kernels import.
             # A session of its own: Ctrl-C in the grader's terminal is for the grader to handle.
-            self._process = subprocess.Popen([self._python, "-I", __file__, str(os.getpid())],
-                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=self._env,
-                                             text=True, start_new_session=True)
-        return self._process
+            self._process = subprocess.Popen(
+                [self._python, "-I", __file__, str(os.getpid()), str(listener.fileno())],
+                pass_fds=[listener.fileno()], stdin=subprocess.DEVNULL, env=self._env, start_new_session=True)
+        self._address, self._owner = address, os.getpid()
 
-    def forget(self):
-        """In a forked child: let go of the parent's zygote without stopping it."""
-        if self._process is not None:
-            self._process.stdin.close()
-            self._process.stdout.close()
-            self._process = None
+    @property
+    def pid(self):
+        """The zygote's pid, in the process that started it."""
+        return self._process.pid if self._owner == os.getpid() else None
+
+    def after_fork(self):
+        """In a forked child: the lock is new (another thread may have held the parent's)."""
+        self._lock = threading.Lock()
 
     def close(self):
-        """Stop the zygote; kernels already forked are not affected."""
-        if self._process is not None:
+        """Stop the zygote if this process started it, else only let go of it; kernels already forked are
+        not affected. The next request starts a new one."""
+        if self._owner == os.getpid():
             self._process.kill()
             self._process.wait()
-            self._process = None
+        self._process = self._owner = self._address = None
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ correctly, so a third of the class has one wrong function. A table at the end pu
     hidden tests verify in the kernel), `nbgrader generate_assignment hw4`, then one `nbgrader autograde hw4`
     process for the whole class (sequential), then `nbgrader generate_feedback hw4`, timed apart because
     `hw4 grade` writes feedback too.
-(b) `hw4 grade SUBMISSIONS --out DIR` with its defaults: sandbox on, --jobs = CPU cores.
+(b) `hw4 grade SUBMISSIONS --out DIR` with its defaults: sandbox on, --jobs = CPU cores + 1.
 
 Both run as child processes of this script, with .venv/bin first on PATH. Printed:
 
@@ -23,10 +23,12 @@ Both run as child processes of this script, with .venv/bin first on PATH. Printe
   process in its tree, as far as it reached the command (Linux folds a child's peak into its parent's when
   the parent reaps it; `hw4 grade`'s sandboxed kernels die with their pid namespace and are reaped outside
   the tree, so there it can miss them); (2) /proc sampled every 0.2 s: the peak RSS of one process of each
-  role (the command's main process, `hw4 grade`'s forked workers, their zygotes, Jupyter kernels, the
-  sandbox's helper processes by name), and peak sums of PSS (shared pages split among their sharers, so that sums do not
-  count them twice): per grading worker (one worker's process subtree, its sandbox and kernel included;
-  for plain nbgrader, the whole tree) and over the whole tree. Sampling can miss peaks shorter than 0.2 s;
+  role (the command's main process, `hw4 grade`'s forked workers, the zygote they share, Jupyter kernels,
+  the sandbox's helper processes by name), and peak sums of PSS (shared pages split among their sharers, so
+  that sums do not count them twice): per grading worker, its process subtree (its sandbox; for plain
+  nbgrader, the whole tree) and its share of everything grading holds (the tree but the main process,
+  divided by the workers: the zygote and the kernels forked from it are the main process's children), and
+  over the whole tree. Sampling can miss peaks shorter than 0.2 s;
 * where time goes in `hw4 grade`: each student's worker seconds (results/<id>.json), by kind of student,
   and how busy the workers were.
 
@@ -48,6 +50,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook
 
 from autograder.course import ASSIGNMENT, NOTEBOOKS, SOURCE, gradebook_url
+from autograder.grade import default_jobs
 from autograder.samples import reference_answers, write_submission
 
 REPO = Path(__file__).resolve().parents[1]
@@ -144,6 +147,7 @@ class Peaks:
     pooled: bool  # whether the command grades in a pool of forked workers (else it is the one worker)
     by_role: dict = field(default_factory=dict)
     per_worker: int = 0
+    per_worker_share: int = 0
     total: int = 0
 
     def sample(self, root):
@@ -160,6 +164,9 @@ class Peaks:
         workers = [pid for pid in tree if roles[pid] == "worker"] if self.pooled else [root]
         for worker in workers:
             self.per_worker = max(self.per_worker, sum(shares.get(pid, 0) for pid in subtree(worker, children)))
+        if workers:  # the zygote and its kernels are the main process's children, shared by the workers
+            grading = sum(shares.values()) - (shares.get(root, 0) if self.pooled else 0)
+            self.per_worker_share = max(self.per_worker_share, grading // len(workers))
         self.total = max(self.total, sum(shares.values()))
 
     def role(self, pid, root, ppid, commands):
@@ -261,7 +268,7 @@ def report_time(n, autograde, feedback, hw4):
     for label, seconds in (("(a) nbgrader autograde (1 process, sequential)", autograde.seconds),
                            ("(a) nbgrader generate_feedback", feedback.seconds),
                            ("(a) autograde + generate_feedback", plain_total),
-                           (f"(b) hw4 grade (sandbox, --jobs {os.cpu_count()})", hw4.seconds)):
+                           (f"(b) hw4 grade (sandbox, --jobs {min(default_jobs(), n)})", hw4.seconds)):
         print(f"{label:<44} {seconds:>8.1f} {seconds / n:>10.2f}")
     print(f"ratio nbgrader autograde / hw4 grade: {autograde.seconds / hw4.seconds:.2f}x; "
           f"(autograde + feedback) / hw4 grade: {plain_total / hw4.seconds:.2f}x")
@@ -285,6 +292,8 @@ def report_memory(autograde, hw4):
     print(f"\n{'peak memory, MiB':<50} {'(a) autograde':>14} {'(b) hw4 grade':>14}")
     rows = [("largest process (wait4 ru_maxrss)", autograde.ru_maxrss, hw4.ru_maxrss),
             ("PSS per grading worker's subtree", autograde.peaks.per_worker, hw4.peaks.per_worker),
+            ("PSS per grading worker, zygote and kernels shared", autograde.peaks.per_worker_share,
+             hw4.peaks.per_worker_share),
             ("PSS of the whole tree", autograde.peaks.total, hw4.peaks.total)]
     for name in sorted(set(autograde.peaks.by_role) | set(hw4.peaks.by_role)):
         rows.append((f"RSS of one {name}", autograde.peaks.by_role.get(name), hw4.peaks.by_role.get(name)))
@@ -307,8 +316,9 @@ def report_breakdown(out, kinds, hw4):
         values = [seconds[sid] for sid in kinds if kinds[sid] == kind]
         if values:
             print(f"  {kind:<8} mean {statistics.mean(values):6.2f}  min {min(values):6.2f}  max {max(values):6.2f}")
-    busy = sum(seconds.values()) / (hw4.seconds * os.cpu_count())
-    print(f"  sum {sum(seconds.values()):.1f} s over {os.cpu_count()} workers in {hw4.seconds:.1f} s of wall time: "
+    workers = min(default_jobs(), len(kinds))
+    busy = sum(seconds.values()) / (hw4.seconds * workers)
+    print(f"  sum {sum(seconds.values()):.1f} s over {workers} workers in {hw4.seconds:.1f} s of wall time: "
           f"workers busy {busy:.0%}; the rest is start-up, course set-up and recording in the main process")
 
 
@@ -330,7 +340,7 @@ def grade_both(work, n_students, complete):
     return dict(plain=autograde.seconds / n_students, feedback=feedback.seconds / n_students,
                 hw4=hw4.seconds / n_students, equal=sum(abs(plain[sid][0] - ours[sid][0]) <= 1e-9 for sid in kinds),
                 n=n_students, worker_mean=statistics.mean(seconds), worker_max=max(seconds),
-                pss=hw4.peaks.per_worker)
+                pss=hw4.peaks.per_worker_share)
 
 
 def report_side_by_side(rows):

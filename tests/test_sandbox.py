@@ -29,7 +29,7 @@ from traitlets.config import Config
 from autograder import sandbox
 from autograder.course import SOURCE
 from autograder.sandbox import MiB, Limits, SandboxError, SandboxedKernelManager
-from autograder.zygote import Zygote
+from autograder.zygote import Zygote, ZygoteError
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("bwrap") is None,
@@ -498,6 +498,17 @@ def test_one_warm_kernel_leaves_nothing_to_the_next(tmp_path):
     assert outputs[0]["text"] == "False False False\n"
 
 
+def test_a_kernel_cannot_reach_the_zygote(scratch):
+    """The zygote listens in the grader's network namespace; a kernel, in one of its own, finds no such socket."""
+    address = sandbox.zygote().start()
+    probe = (f"import socket\nprobe = socket.socket(socket.AF_UNIX)\n"
+             f"try:\n    probe.connect({address!r})\n    print('connected')\n"
+             f"except OSError as err:\n    print(type(err).__name__)\n"
+             f"print(sorted(line.split()[-1] for line in open('/proc/net/unix').readlines()[1:] if 'zygote' in line))")
+    [outputs] = _execute(_notebook(probe), scratch)
+    assert outputs[0]["text"] == "ConnectionRefusedError\n[]\n", outputs
+
+
 def test_the_zygote_holds_no_grading_data(monkeypatch):
     """It is exec'd, not forked from the grader: neither the grader's environment nor the solutions,
     which this process has read, are in its memory."""
@@ -507,24 +518,21 @@ def test_the_zygote_holds_no_grading_data(monkeypatch):
                       for line in cell.source.splitlines() if "SOLUTION" not in line]
     zygote = Zygote(sandbox.PYTHON, sandbox.sandbox_env(sandbox.ZYGOTE_HOME, {"JPY_PARENT_PID": "1"}))
     try:
-        pid = zygote._started().pid
-        memory = _wait_for_preload(pid)
+        memory = _preloaded_memory(zygote)
         assert b"ipykernel.kernelapp" in memory  # the scan sees what it preloaded
-        assert b"HW4_GRADER_SECRET" not in Path(f"/proc/{pid}/environ").read_bytes()
+        assert b"HW4_GRADER_SECRET" not in Path(f"/proc/{zygote.pid}/environ").read_bytes()
         assert not [line for line in solution_lines if len(line.strip()) > 20 and line.strip().encode() in memory]
     finally:
         zygote.close()
 
 
-def _wait_for_preload(pid, timeout=60):
-    """The zygote's heap and anonymous memory, where loaded data lives, once it waits for its first request
-    (blocked reading stdin)."""
-    deadline = time.monotonic() + timeout
-    while Path(f"/proc/{pid}/wchan").read_text() not in ("pipe_read", "anon_pipe_read"):
-        assert time.monotonic() < deadline, "the zygote did not finish preloading"
-        time.sleep(0.1)
+def _preloaded_memory(zygote):
+    """The zygote's heap and anonymous memory, where loaded data lives, once it has preloaded: it answers its
+    first request (here one it cannot serve: there is no process 0) only then."""
+    with pytest.raises(ZygoteError, match="FileNotFoundError"):
+        zygote.spawn(target=0, uid=sandbox.uid_for(SLOT), rlimits={}, cwd="/", env={}, argv=[])
     chunks = []
-    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", buffering=0) as mem:
+    with open(f"/proc/{zygote.pid}/maps") as maps, open(f"/proc/{zygote.pid}/mem", "rb", buffering=0) as mem:
         for line in maps:
             fields = line.split()
             span, perms, name = fields[0], fields[1], (fields[5] if len(fields) > 5 else "")

@@ -99,8 +99,9 @@ def _mismatch(what, got, want, rtol=RTOL, atol=ATOL):
     """A message when ``got`` (student) differs from ``want`` (oracle), else None."""
     if tuple(got.shape) != tuple(want.shape):
         return f"{what}: expected shape {tuple(want.shape)}, got {tuple(got.shape)}"
-    got = got.double()
-    excess = ((got - want).abs() - (atol + rtol * want.abs())).nan_to_num(nan=math.inf)
+    # In place, on a copy: samples are millions of values, and each temporary would cost a pass over memory.
+    excess = got.to(torch.float64, copy=True).sub_(want).abs_().sub_(want.double().abs().mul_(rtol).add_(atol))
+    excess.nan_to_num_(nan=math.inf)
     if (excess > 0).any():
         i = int(excess.flatten().argmax())  # inf and nan come first
         where = " (largest mismatch)" if want.numel() > 1 else ""
