@@ -68,6 +68,9 @@ def serve():
     _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0))
     if os.getppid() != int(sys.argv[1]):
         return
+    # Nothing of the zygote's, or of the kernels that inherit fd 1, goes to the grader's output: it goes
+    # where the zygote's errors go.
+    os.dup2(2, 1)
     listener = socket.socket(fileno=int(sys.argv[2]))  # clients may connect already: they wait for the preload
     os.environ["MPLBACKEND"] = MATPLOTLIB_BACKEND  # matplotlib reads it once, at import
     for module in PRELOAD:
@@ -77,7 +80,6 @@ def serve():
     # zombie of a sandbox uid outlives its sandbox.
     _check(_libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
     signal.signal(signal.SIGCHLD, _reap)
-    os.dup2(2, 1)  # the kernels inherit fd 1: what they print goes where the zygote's errors go
     while True:
         connection, _ = listener.accept()
         with connection:
@@ -268,10 +270,11 @@ class Zygote:
     def close(self):
         """Stop the zygote if this process started it, else only let go of it; kernels already forked are
         not affected. The next request starts a new one."""
-        if self._owner == os.getpid():
-            self._process.kill()
-            self._process.wait()
-        self._process = self._owner = self._address = None
+        with self._lock:  # start() must never see half of this
+            if self._owner == os.getpid():
+                self._process.kill()
+                self._process.wait()
+            self._process = self._owner = self._address = None
 
 
 if __name__ == "__main__":
