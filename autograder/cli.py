@@ -33,11 +33,6 @@ def grade(args):
 
 
 def _grade(args):
-    if not (args.no_sandbox or args.scheduler):
-        from .sandbox import zygote
-
-        zygote().start()  # its preload of torch overlaps the seconds this process spends on its own imports
-    from .grade import format_table, grade_class
     from .runs import GradeError
     from .sandbox import SandboxError
     from .submissions import SubmissionsError
@@ -46,6 +41,10 @@ def _grade(args):
         print("WARNING: --no-sandbox: student code runs with YOUR rights, unconfined. Only for trusted "
               "notebooks.", file=sys.stderr)
     try:
+        if not (args.no_sandbox or args.scheduler):
+            _warm_up(args.submissions)
+        from .grade import format_table, grade_class
+
         results = grade_class(args.submissions, args.out, jobs=args.jobs, sandboxed=not args.no_sandbox,
                               regrade=args.regrade, scheduler=args.scheduler, bar=sys.stderr.isatty())
     except (SandboxError, SubmissionsError, GradeError) as err:
@@ -54,6 +53,17 @@ def _grade(args):
     print(f"\nwrote {os.path.join(args.out, 'grades.csv')}, grades.json and feedback/")
     if args.similarity:
         similarity(args)
+
+
+def _warm_up(submissions):
+    """Start the zygote now if a student has a notebook to run: its preload of torch then overlaps the
+    seconds this process spends on its own imports. A sandbox that cannot be made is reported at once."""
+    from .sandbox import check_available, zygote
+    from .submissions import find_students, gradable, read_student
+
+    check_available()
+    if any(gradable(read_student(entry)) for entry in find_students(submissions).values()):
+        zygote().start()
 
 
 def similarity(args):

@@ -29,8 +29,8 @@ import torch.fx.experimental.symbolic_shapes  # noqa: F401
 from . import course, sandbox
 from .course import ASSIGNMENT, NOTEBOOKS, autograded_tests
 from .runs import GradeError, Progress, die_with_parent, hold_lock, interruptible, interruption
-from .submissions import find_students, read_student
-from .worker import grade_student, gradable
+from .submissions import find_students, gradable, read_student
+from .worker import grade_student
 
 
 def write_atomic(path, text):

@@ -49,6 +49,11 @@ def read_student(entry):
     return notebooks
 
 
+def gradable(notebooks):
+    """Whether any of a student's notebooks can be run: else grading needs no kernel."""
+    return any(nb.text is not None for nb in notebooks.values())
+
+
 def _notebook_folder(folder):
     """The folder holding the notebooks (nbgrader's <student_id>/hw4/ layout too), and what is wrong with
     a ``hw4`` entry that is not a folder ('' when nothing is)."""

@@ -19,6 +19,7 @@ from traitlets.config import Config
 from . import course
 from .course import ASSIGNMENT, NOTEBOOKS
 from .preprocessors import state_path
+from .submissions import gradable
 
 SEVERITY = ("ok", "timeout", "crashed", "invalid", "missing")
 
@@ -45,11 +46,6 @@ def grade_student(student_id, notebooks, tests, settings):
         return result
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-
-def gradable(notebooks):
-    """Whether any notebook can be run: else grading needs no kernel."""
-    return any(nb.text is not None for nb in notebooks.values())
 
 
 def _overrides(work, seed, settings):

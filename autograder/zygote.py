@@ -118,18 +118,13 @@ def _spawn(request):
     readable, writable = os.pipe()
     child = os.fork()
     if child == 0:
+        # Whatever happens, the child exits here. The report fails if the zygote has died meanwhile (with its
+        # grader); a child that returned would become a second zygote, outside any sandbox, holding the
+        # grader's output open and outliving it.
         try:
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             os.close(readable)
-            _join_namespaces(request["target"])
-            kernel = os.fork()  # the new pid namespace holds only the children of whoever joined it
-            if kernel == 0:
-                _become_kernel(request)
-            report = {"pid": kernel}
-        except BaseException as err:
-            report = {"error": f"{type(err).__name__}: {err}"}
+            os.write(writable, json.dumps(_launch(request)).encode())
         finally:
-            os.write(writable, json.dumps(report).encode())
             os._exit(0)
     os.close(writable)
     with os.fdopen(readable) as pipe:
@@ -141,6 +136,19 @@ def _spawn(request):
     if "pid" not in report:
         raise ZygoteError(report.get("error", "the kernel's launcher died"))
     return report["pid"]
+
+
+def _launch(request):
+    """In the zygote's child: join the sandbox and fork the kernel there; the report for the zygote."""
+    try:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        _join_namespaces(request["target"])
+        kernel = os.fork()  # the new pid namespace holds only the children of whoever joined it
+        if kernel == 0:
+            _become_kernel(request)
+        return {"pid": kernel}
+    except BaseException as err:
+        return {"error": f"{type(err).__name__}: {err}"}
 
 
 def _join_namespaces(target):

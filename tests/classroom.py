@@ -29,28 +29,25 @@ def _answers(notebook, name, code):
     return {**reference_answers(notebook), name: code.strip()}
 
 
-def _catalog_students(dest, notebook, catalog):
-    """For each graded function, a student whose answer is its first wrong catalog entry, the rest of the
-    notebook answered correctly; and one student answering every function with its first right entry. The
-    other notebook is absent.
+def _catalog(notebook, catalog):
+    """(student id, answers of ``notebook``, what its tests must show) for each graded function: its first
+    wrong catalog entry, the rest of the notebook answered correctly; and one student answering every
+    function with its first right entry.
 
     Every catalog entry meets the checks in test_checks_kl.py and test_checks_vae.py, through the same probe
     calls, without a kernel; this class shows that the verdicts reach the grades through the whole pipeline
     (sandboxed kernel, probe files, grader-side checks, nbgrader's gradebook)."""
-    expect = {}
-    for name, implementations in catalog.WRONG.items():
-        sid = f"{notebook}-{name}-wrong"
-        write_submission(dest / sid, {notebook: _answers(notebook, name, next(iter(implementations.values())))})
-        expect[sid] = Expect(status="missing", lose=name)
+    students = [(f"{notebook}-{name}-wrong", _answers(notebook, name, next(iter(implementations.values()))),
+                 dict(lose=name)) for name, implementations in catalog.WRONG.items()]
     right = {name: next(iter(implementations.values())).strip() for name, implementations in catalog.RIGHT.items()}
-    write_submission(dest / f"{notebook}-right", {notebook: {**reference_answers(notebook), **right}})
-    expect[f"{notebook}-right"] = Expect(status="missing", full=(notebook,))
-    return expect
+    students.append((f"{notebook}-right", {**reference_answers(notebook), **right}, dict(full=(notebook,))))
+    return students
 
 
-def _broken(dest, sid, writer, **expect):
-    """A student whose VAE.ipynb is made by ``writer(folder)`` and whose KL notebook is the blank release."""
-    folder = write_submission(dest / sid, {"KL_derivation": {}})
+def _broken(dest, sid, writer, kl=None, **expect):
+    """A student whose VAE.ipynb is made by ``writer(folder)`` and whose KL notebook holds the answers ``kl``
+    (the blank release by default)."""
+    folder = write_submission(dest / sid, {"KL_derivation": kl or {}})
     writer(folder)
     return {sid: Expect(**expect)}
 
@@ -98,17 +95,18 @@ def build(dest):
     expect["solution"] = Expect(full=("KL_derivation", "VAE"))
     write_submission(dest / "blank", BLANK)
     expect["blank"] = Expect(zero=True)
-    expect |= _catalog_students(dest, "KL_derivation", catalog_kl)
-    expect |= _catalog_students(dest, "VAE", catalog_vae)
-    expect |= _broken(dest, "empty", lambda f: (f / "VAE.ipynb").write_bytes(b""), status="invalid", reason="empty")
-    expect |= _broken(dest, "not-json", lambda f: (f / "VAE.ipynb").write_text("{'cells': ["),
-                      status="invalid", reason="not valid JSON")
-    expect |= _broken(dest, "not-utf8", lambda f: (f / "VAE.ipynb").write_bytes(b"\xff\xfe{\x00"),
-                      status="invalid", reason="not UTF-8")
-    expect |= _broken(dest, "huge", lambda f: (f / "VAE.ipynb").write_bytes(b" " * (21 * 2**20) + b"{}"),
-                      status="invalid", reason="the limit is")
-    expect |= _broken(dest, "not-a-notebook", lambda f: (f / "VAE.ipynb").write_text('{"hello": 1}'),
-                      status="invalid", reason="not a Jupyter notebook")
+    for sid, answers, tests in _catalog("VAE", catalog_vae):  # the other notebook is absent
+        write_submission(dest / sid, {"VAE": answers})
+        expect[sid] = Expect(status="missing", **tests)
+    # The KL catalog students each hand in a broken VAE.ipynb too: it must not keep their KL answers from
+    # being graded, and they spare the class as many runs of a blank KL notebook.
+    broken = [(lambda f: (f / "VAE.ipynb").write_bytes(b""), "empty"),
+              (lambda f: (f / "VAE.ipynb").write_text("{'cells': ["), "not valid JSON"),
+              (lambda f: (f / "VAE.ipynb").write_bytes(b"\xff\xfe{\x00"), "not UTF-8"),
+              (lambda f: (f / "VAE.ipynb").write_bytes(b" " * (21 * 2**20) + b"{}"), "the limit is"),
+              (lambda f: (f / "VAE.ipynb").write_text('{"hello": 1}'), "not a Jupyter notebook")]
+    for (sid, answers, tests), (writer, reason) in zip(_catalog("KL_derivation", catalog_kl), broken, strict=True):
+        expect |= _broken(dest, sid, writer, kl=answers, status="invalid", reason=reason, **tests)
     expect |= _broken(dest, "stripped", _stripped, status="invalid", reason="grading metadata")
     expect |= _broken(dest, "nbformat3", lambda f: nbformat.write(nbformat.convert(_solution_nb("VAE"), 3),
                                                                   f / "VAE.ipynb", version=3),

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+import autograder  # noqa: F401 (first: it spares each test process a slow import, see its __init__)
 import catalog_kl
 import classroom
 from autograder.grade import grade_class

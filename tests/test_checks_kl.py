@@ -3,6 +3,7 @@
 Student code runs here by plain calls (no sandbox) through the same probe functions the source notebook's
 hidden tests pass to ``probe.run``; the reference solutions come from the source notebook's solution cells.
 """
+import functools
 import importlib.util
 import math
 import re
@@ -45,15 +46,14 @@ def _checks_of(name):
     return [check for test_id, check in KL_CHECKS.items() if test_id.startswith(f"test_{name}_")]
 
 
-def _reference_namespace():
+@functools.cache  # on first use: every test process collects this module, few run its tests
+def reference():
+    """The source notebook's solution functions."""
     namespace = {}
     exec(CELLS["imports"].source, namespace)
     for name in FUNCTIONS:
         exec(CELLS[name].source, namespace)
     return namespace
-
-
-REFERENCE = _reference_namespace()
 
 
 def _load_catalog():
@@ -76,7 +76,7 @@ def _probe_functions(namespace, source):
 
 
 def _with_student(name, code):
-    namespace = dict(REFERENCE)
+    namespace = dict(reference())
     exec(code, namespace)
     return namespace
 
@@ -100,7 +100,7 @@ def test_every_test_cell_has_its_check_and_probes_its_own_id():
     for test_id in test_cells:
         hidden = HIDDEN.search(CELLS[test_id].source)
         assert hidden, f"{test_id} has no hidden section"
-        assert list(_probe_functions(dict(REFERENCE), hidden.group(1))) == [test_id]
+        assert list(_probe_functions(dict(reference()), hidden.group(1))) == [test_id]
 
 
 def test_catalog_covers_every_function_with_enough_entries():
@@ -148,7 +148,7 @@ def test_wrong_implementation_fails_a_hidden_test(name, label, code):
 
 def _mc_estimate_fn():
     source = HIDDEN.search(CELLS["test_kl_mc_estimate"].source).group(1)
-    return _probe_functions(dict(REFERENCE), source)["test_kl_mc_estimate"]
+    return _probe_functions(dict(reference()), source)["test_kl_mc_estimate"]
 
 
 def test_mc_tolerance_holds_for_the_reference_over_seeds():
@@ -172,7 +172,7 @@ def test_log_ratio_variance_formula_matches_samples():
     gen = torch.Generator().manual_seed(0)
     x = mu1 + (torch.linalg.cholesky(sigma1) @ torch.randn(200_000, mu1.shape[-1], 1, generator=gen,
                                                              dtype=mu1.dtype)).squeeze(-1)
-    log_ratio = REFERENCE["mvn_log_prob"](x, mu1, sigma1) - REFERENCE["mvn_log_prob"](x, mu2, sigma2)
+    log_ratio = reference()["mvn_log_prob"](x, mu1, sigma1) - reference()["mvn_log_prob"](x, mu2, sigma2)
     formula = _log_ratio_variance(case).item()
     assert kl.log_ratio_variance(case).item() == pytest.approx(formula, rel=1e-9)
     assert log_ratio.var().item() == pytest.approx(formula, rel=0.05)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 import torch
-import torchvision
 
 from hw4 import data
 
@@ -72,7 +71,7 @@ def test_failed_download_is_bounded_leaves_no_junk_and_falls_back(tmp_path, monk
         (Path(dataset.raw_folder) / "train-images-idx3-ubyte.gz").write_bytes(b"partial")
         raise RuntimeError("Error downloading train-images-idx3-ubyte.gz")
 
-    monkeypatch.setattr(torchvision.datasets.MNIST, "download", broken_download)
+    monkeypatch.setattr("torchvision.datasets.MNIST.download", broken_download)
     before = socket.getdefaulttimeout()
     root = tmp_path / "data"
     mnist = data.load_mnist(root=root)
@@ -84,7 +83,8 @@ def test_failed_download_is_bounded_leaves_no_junk_and_falls_back(tmp_path, monk
 
 def test_a_completed_download_lands_under_root(tmp_path, monkeypatch):
     monkeypatch.delenv(data.OFFLINE, raising=False)
-    monkeypatch.setattr(torchvision.datasets.MNIST, "download", lambda dataset: _write_tiny_mnist(Path(dataset.raw_folder)))
+    monkeypatch.setattr("torchvision.datasets.MNIST.download",
+                        lambda dataset: _write_tiny_mnist(Path(dataset.raw_folder)))
     mnist = data.load_mnist(root=tmp_path / "data")
     assert mnist.source == "torchvision MNIST (3 train / 2 test)"
     assert (tmp_path / "data" / "MNIST" / "raw" / "t10k-labels-idx1-ubyte").exists()

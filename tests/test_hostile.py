@@ -34,8 +34,10 @@ class Payload:
 def _attacks(listener_port, paths):
     return {
         "endless-loop": "while True:\n    pass",
-        "ignores-signals": "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
-                           "signal.signal(signal.SIGTERM, signal.SIG_IGN)\nwhile True:\n    pass",
+        # Sleeps where endless-loop spins: the interrupt cannot stop it either way, and a second spinning
+        # loop would only add its time limit of CPU to the suite.
+        "ignores-signals": "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                           "signal.signal(signal.SIGTERM, signal.SIG_IGN)\nwhile True:\n    time.sleep(1)",
         "memory-hog": "hog = bytearray(6 * 2**30)",
         "fork-storm": textwrap.dedent("""\
             import os, time

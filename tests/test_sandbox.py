@@ -431,8 +431,9 @@ def test_kernel_runs_sandboxed_and_leaves_nothing(scratch):
 
 
 def test_hung_kernel_is_killed(scratch):
-    # A cell deaf to interrupts; nbgrader's settings make nbclient give up on it.
-    nb = _notebook("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True: pass")
+    # A cell deaf to interrupts; nbgrader's settings make nbclient give up on it. It sleeps rather than
+    # spins: what stops it is the same, and test_cpu_loop_killed_by_cpu_limit covers spinning.
+    nb = _notebook("import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True: time.sleep(1)")
     start = time.monotonic()
     with pytest.raises(CellTimeoutError):
         _execute(nb, scratch, timeout=2, interrupt_on_timeout=True, iopub_timeout=1,
@@ -544,3 +545,31 @@ def _preloaded_memory(zygote):
                 except OSError:  # e.g. [vvar]
                     pass
     return b"".join(chunks)
+
+
+def test_a_launcher_outliving_its_zygote_exits_and_lets_go_of_the_output():
+    """The grader dies (Ctrl-C, a kill) while the zygote's child is still joining a sandbox: the zygote dies
+    with the grader, so the child's report fails. The child must exit then, not carry on as a zygote of its own
+    that holds the grader's output open. Here a stand-in zygote forks a child whose join takes a second."""
+    stand_in = textwrap.dedent(f"""\
+        import json, os, socket, sys, time
+        sys.path.insert(0, {str(REPO / "autograder")!r})
+        import zygote
+        zygote._join_namespaces = lambda target: time.sleep(1)
+        ours, theirs = socket.socketpair()
+        theirs.sendall(json.dumps(dict(target=0)).encode() + b"\\n")
+        print(os.getpid(), flush=True)
+        zygote._answer(ours)  # one turn of the zygote's loop
+        print("returned into the zygote's loop", flush=True)
+        time.sleep(60)
+    """)
+    run = subprocess.Popen([sys.executable, "-I", "-c", stand_in], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True)
+    assert int(run.stdout.readline()) == run.pid
+    time.sleep(0.3)  # the child is joining
+    run.kill()
+    try:
+        stdout, _ = run.communicate(timeout=20)  # the output closes when the child has exited
+    except subprocess.TimeoutExpired:
+        pytest.fail("the zygote's child outlived it and kept its output open")
+    assert stdout == ""
