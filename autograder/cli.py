@@ -6,10 +6,12 @@ these subcommands. release, results and demo act on the course folder (see ``cou
 import os
 import sys
 
-from .course import CourseError, find_root
+# Every `hw4` command, `hw4 check` included, imports this module to list its subcommands: what a subcommand
+# needs (nbgrader, torch) is imported when it runs.
 
 
 def release(args):
+    from .course import find_root
     from .release import release as run
 
     root = find_root(args.root)
@@ -33,6 +35,7 @@ def grade(args):
 
 
 def _grade(args):
+    from .grade import format_table, grade_class
     from .runs import GradeError
     from .sandbox import SandboxError
     from .submissions import SubmissionsError
@@ -41,10 +44,6 @@ def _grade(args):
         print("WARNING: --no-sandbox: student code runs with YOUR rights, unconfined. Only for trusted "
               "notebooks.", file=sys.stderr)
     try:
-        if not (args.no_sandbox or args.scheduler):
-            _warm_up(args.submissions)
-        from .grade import format_table, grade_class
-
         results = grade_class(args.submissions, args.out, jobs=args.jobs, sandboxed=not args.no_sandbox,
                               regrade=args.regrade, scheduler=args.scheduler, bar=sys.stderr.isatty())
     except (SandboxError, SubmissionsError, GradeError) as err:
@@ -53,17 +52,6 @@ def _grade(args):
     print(f"\nwrote {os.path.join(args.out, 'grades.csv')}, grades.json and feedback/")
     if args.similarity:
         similarity(args)
-
-
-def _warm_up(submissions):
-    """Start the zygote now if a student has a notebook to run: its preload of torch then overlaps the
-    seconds this process spends on its own imports. A sandbox that cannot be made is reported at once."""
-    from .sandbox import check_available, zygote
-    from .submissions import find_students, gradable, read_student
-
-    check_available()
-    if any(gradable(read_student(entry)) for entry in find_students(submissions).values()):
-        zygote().start()
 
 
 def similarity(args):
@@ -78,6 +66,7 @@ def similarity(args):
 
 
 def demo(args):
+    from .course import find_root
     from .samples import demo_class
 
     out = args.out if args.out else find_root(args.root) / "demo"
@@ -89,6 +78,7 @@ def demo(args):
 
 
 def results(args):
+    from .course import find_root
     from .results import make_results
 
     make_results(find_root(args.root), fast=args.fast)
@@ -97,6 +87,8 @@ def results(args):
 def _guarded(command):
     """Run ``command``; a course folder that cannot be found is one line, not a traceback."""
     def run(args):
+        from .course import CourseError
+
         try:
             command(args)
         except CourseError as err:
