@@ -1,5 +1,9 @@
 import hashlib
+import json
 import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -12,6 +16,7 @@ from autograder.release import release
 from autograder.samples import reference_answers, write_submission
 
 REPO = Path(__file__).resolve().parents[1]
+HW4 = Path(sys.executable).with_name("hw4")
 COURSE_FILES = ("pyproject.toml", "README.md", "autograder", "student")  # what a course folder needs
 
 
@@ -86,11 +91,23 @@ def small_class(tmp_path_factory):
     return root
 
 
+@dataclass
+class Run:
+    """A finished `hw4 grade`: the command's process, its DIR, and grades.json's students there."""
+    process: subprocess.CompletedProcess
+    out: Path
+    results: dict
+
+
 @pytest.fixture(scope="session")
 def small_graded(small_class, tmp_path_factory):
-    """``small_class`` graded once with two jobs and the sandbox: (DIR, results), for tests that compare runs."""
-    out = tmp_path_factory.mktemp("small-graded")
-    return out, grade_class(small_class, out, jobs=2, log=lambda _: None)
+    """``small_class`` graded once by the command, as an instructor runs it: two jobs, the sandbox, the
+    similarity report, a relative DIR. Tests of the command read the run; tests that compare runs, its grades."""
+    cwd = tmp_path_factory.mktemp("small-graded")
+    process = subprocess.run([HW4, "grade", small_class, "--out", "cli", "--jobs", "2", "--similarity"],
+                             capture_output=True, text=True, timeout=600, cwd=cwd)
+    assert process.returncode == 0, process.stderr
+    return Run(process, cwd / "cli", json.loads((cwd / "cli" / "grades.json").read_text())["students"])
 
 
 @pytest.fixture(scope="session")

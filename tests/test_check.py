@@ -2,16 +2,13 @@
 import json
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import nbformat
 import pytest
 from hw4.submission import read_notebook
 
 from autograder.samples import CHEAT, reference_answers, student_notebook, write_submission
-
-HW4 = Path(sys.executable).with_name("hw4")
+from conftest import HW4
 
 
 def _check(notebook):

@@ -16,31 +16,30 @@ from autograder.grade import grade_class
 from autograder.submissions import read_student
 from autograder.worker import grade_student
 from autograder.zygote import Zygote
-from conftest import summary
+from conftest import HW4, summary
 
 
 def test_parallel_grading_equals_sequential(small_sequential, small_graded):
-    one, (_, two) = small_sequential, small_graded
-    assert summary(one) == summary(two)
+    one = small_sequential
+    assert summary(one) == summary(small_graded.results)
     assert one["right"]["score"] > one["wrong"]["score"] > 0 == one["blank"]["score"]
 
 
 def test_interrupted_run_grades_only_what_is_missing(small_class, small_graded, tmp_path):
-    graded_out, first = small_graded
-    out = shutil.copytree(graded_out, tmp_path / "out")  # the shared run stays as it was for other tests
+    out = shutil.copytree(small_graded.out, tmp_path / "out")  # the shared run stays as it was for other tests
     (out / "results" / "wrong.json").unlink()  # as if the run had stopped before this student
     log = []
     resumed = grade_class(small_class, out, jobs=2, log=log.append)
     assert log[0].startswith("grading 1 of 4 students")
-    assert summary(resumed) == summary(first)
+    assert summary(resumed) == summary(small_graded.results)
     log.clear()
     grade_class(small_class, out, jobs=1, regrade=True, log=log.append)
     assert log[0].startswith("grading 4 of 4 students")
 
 
 def test_saved_results_missing_from_the_gradebook_are_recorded_by_the_next_run(small_class, small_graded, tmp_path):
-    graded_out, first = small_graded
-    out = shutil.copytree(graded_out, tmp_path / "out")
+    first = small_graded.results
+    out = shutil.copytree(small_graded.out, tmp_path / "out")
     shutil.rmtree(out / "course")  # a run stopped between saving a result and recording it, or a deleted course
     log = []
     grade_class(small_class, out, jobs=1, log=log.append)
@@ -50,28 +49,23 @@ def test_saved_results_missing_from_the_gradebook_are_recorded_by_the_next_run(s
         assert gb.find_submission("hw4", "right").code_score == first["right"]["score"] > 0
 
 
-def test_cli_grades_and_exits_zero(small_class, tmp_path):
-    hw4 = Path(sys.executable).with_name("hw4")
-    run = subprocess.run([hw4, "grade", small_class, "--out", "cli", "--jobs", "2", "--similarity"],  # a relative DIR
-                         capture_output=True, text=True, timeout=600, cwd=tmp_path)
-    assert run.returncode == 0, run.stderr
+def test_cli_grades_and_exits_zero(small_graded):
+    run = small_graded.process  # `hw4 grade` with --similarity and a relative DIR
     assert "not valid JSON" in run.stdout  # the broken student's reason
     assert "right                missing     25/43" in run.stdout
-    assert (tmp_path / "cli" / "grades.csv").read_text().count("\n") == 5
-    pairs = (tmp_path / "cli" / "similarity.csv").read_text().splitlines()
+    assert (small_graded.out / "grades.csv").read_text().count("\n") == 5
+    pairs = (small_graded.out / "similarity.csv").read_text().splitlines()
     assert pairs[0].startswith("student_a,student_b,score") and len(pairs) == 2  # right and wrong; the rest skipped
 
 
 def test_without_the_sandbox_the_grades_are_the_same(small_class, small_graded, tmp_path):
-    _, sandboxed = small_graded
     unconfined = grade_class(small_class, tmp_path / "unconfined", jobs=2, sandboxed=False, log=lambda _: None)
-    assert summary(unconfined) == summary(sandboxed)
+    assert summary(unconfined) == summary(small_graded.results)
 
 
 def test_grading_stops_with_a_clear_error_when_the_sandbox_cannot_be_made(small_class, tmp_path):
-    hw4 = Path(sys.executable).with_name("hw4")
-    run = subprocess.run([hw4, "grade", small_class, "--out", tmp_path / "out"], capture_output=True, text=True,
-                         timeout=120, env={**os.environ, "PATH": str(hw4.parent)})  # no bwrap on this PATH
+    run = subprocess.run([HW4, "grade", small_class, "--out", tmp_path / "out"], capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "PATH": str(HW4.parent)})  # no bwrap on this PATH
     assert run.returncode != 0
     assert "bubblewrap is not installed" in run.stderr and "--no-sandbox" in run.stderr
     assert not (tmp_path / "out" / "grades.csv").exists()
@@ -83,7 +77,7 @@ def _visible_text(html_page):
 
 
 def test_feedback_shows_verdicts_and_messages_but_no_hidden_test_code(small_graded):
-    out, results = small_graded
+    out, results = small_graded.out, small_graded.results
     hidden = [line.strip() for cell in nbformat.read(SOURCE / "KL_derivation.ipynb", as_version=4).cells
               for region in re.findall(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", cell.source, re.S)
               for line in region.splitlines() if line.strip()]

@@ -5,7 +5,6 @@ import sys
 import zipfile
 from pathlib import Path
 
-import pytest
 from hw4.cli import INSTRUCTOR_COMMANDS
 
 from autograder.release import HANDOUT

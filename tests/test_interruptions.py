@@ -7,7 +7,6 @@ import re
 import signal
 import struct
 import subprocess
-import sys
 import termios
 import time
 from pathlib import Path
@@ -17,9 +16,9 @@ import pytest
 from autograder.course import autograded_tests
 from autograder.runs import interruptible, interruption
 from autograder.samples import reference_answers, write_submission
+from conftest import HW4
 from test_uploads import bad_class
 
-HW4 = Path(sys.executable).with_name("hw4")
 INTERRUPTED = re.compile(r"^interrupted: (\d) of 4 students graded; run the same command again to continue$")
 KL_POINTS = {test_id: points for notebook, test_id, points in autograded_tests() if notebook == "KL_derivation"}
 FOUR = {"blank": ("missing", {}), "broken": ("missing", {}), "right1": ("missing", KL_POINTS),

@@ -5,7 +5,6 @@ import os
 import socket
 import stat
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from nbgrader.api import Gradebook
 from autograder.course import gradebook_url
 from autograder.samples import reference_answers, write_submission
 from autograder.submissions import read_student
+from conftest import HW4
 
 ODD_NAMES = ("-dash ünï cödé", "x" * 200)  # a leading dash, a space, non-ASCII, 200 characters
 
@@ -66,8 +66,7 @@ def test_a_class_of_every_kind_of_bad_entry_is_graded_with_one_row_each(tmp_path
     expect = bad_class(submissions)
     for sid in ODD_NAMES:
         write_submission(submissions / sid, {"KL_derivation": reference_answers("KL_derivation")})
-    hw4 = Path(sys.executable).with_name("hw4")
-    run = subprocess.run([hw4, "grade", submissions, "--out", tmp_path / "out", "--jobs", "2"],
+    run = subprocess.run([HW4, "grade", submissions, "--out", tmp_path / "out", "--jobs", "2"],
                          capture_output=True, text=True, timeout=600)  # a blocked read would hang here
     assert run.returncode == 0, run.stderr
     with open(tmp_path / "out" / "grades.csv", newline="") as f:
