@@ -2,7 +2,7 @@
 import json
 import zipfile
 
-from autograder.results import make_results
+from autograder.results import make_results, provenance
 from conftest import REPO
 
 FIGURES = ("loss_curves", "reconstructions", "samples", "interpolation", "latent_space", "kl_mc_convergence")
@@ -26,3 +26,12 @@ def test_results_are_complete_and_reproducible(tmp_path):
     assert set(metrics["libraries"]) >= {"torch", "nbgrader"}
     names = zipfile.ZipFile(first / "hw4.results.zip").namelist()
     assert names == sorted(names) and "hw4_results/metrics.json" in names and "hw4_results/run.json" not in names
+
+
+def test_committed_results_come_from_the_current_source_notebooks():
+    """A change to a source notebook is followed by `make results`, so the TAs' reference stays current."""
+    metrics = json.loads((REPO / "hw4_results" / "metrics.json").read_text())
+    in_archive = json.loads(zipfile.ZipFile(REPO / "hw4.results.zip").read("hw4_results/metrics.json"))
+    assert metrics == in_archive and metrics["mode"] == "full"
+    assert metrics["source_notebooks_sha256"] == provenance(REPO, fast=False)["source_notebooks_sha256"], \
+        "hw4_results/ is out of date: run `make results` and commit hw4_results/ and hw4.results.zip"
