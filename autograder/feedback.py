@@ -7,10 +7,12 @@ feedback template builds on the classic template, which has no JupyterLab cells,
 each image its alt text before the template writes the page.
 
 The code cells that every student shares (tests, given code) are highlighted once per process, not once per
-page: pygments is half of what remains.
+page: pygments is half of what remains. nbgrader makes a new exporter, hence a new Jinja environment, for
+each page; the templates' compiled code is kept per process too, so that each is compiled only once.
 """
 import functools
 
+from jinja2 import BytecodeCache
 from nbconvert.exporters import HTMLExporter, TemplateExporter
 from nbconvert.filters.highlight import Highlight2HTML
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
@@ -21,7 +23,30 @@ NO_DESCRIPTION = "A figure this cell drew; it has no description."
 CACHED_CHARS = 20_000  # longer cells are highlighted each time: a cache of them would only hold memory
 
 
+class CompiledTemplates(BytecodeCache):
+    """Jinja's compiled templates, held in memory. Jinja checks each template's source against the checksum
+    stored with its code, so an edited template is compiled again."""
+
+    def __init__(self):
+        self.code = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = CompiledTemplates()
+
+
 class FeedbackExporter(HTMLExporter):
+    def _create_environment(self):
+        environment = super()._create_environment()
+        environment.bytecode_cache = COMPILED_TEMPLATES
+        return environment
+
     def from_notebook_node(self, nb, resources=None, **kw):
         # The two filters HTMLExporter sets up for each notebook, then the rendering HTMLExporter delegates to.
         language = nb.metadata.get("language_info", {})

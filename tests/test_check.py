@@ -5,6 +5,7 @@ import subprocess
 
 import nbformat
 import pytest
+from hw4.check import report
 from hw4.submission import read_notebook
 
 from autograder.samples import CHEAT, reference_answers, student_notebook, write_submission
@@ -37,7 +38,42 @@ def test_a_blank_notebook_is_all_todo(tmp_path):
     write_submission(tmp_path, {"KL_derivation": {}})
     run = _check(tmp_path / "KL_derivation.ipynb")
     assert run.returncode == 1
-    assert run.stdout.count("TODO") == 9 and "0/9 visible tests pass" in run.stdout
+    assert run.stdout.count("TODO  test_") == 9 and "0/9 visible tests pass" in run.stdout
+    assert "ERROR" not in run.stdout, run.stdout  # the figure cell's kl_mvn is unwritten, not wrong
+
+
+def _ran(cells):
+    """A notebook as nbclient leaves it, from (grade id or None, error name or None) per code cell."""
+    nb = nbformat.v4.new_notebook()
+    for index, (grade_id, error) in enumerate(cells):
+        cell = nbformat.v4.new_code_cell(f"\n# cell {index}\nstep({index})")
+        if grade_id:
+            cell.metadata["nbgrader"] = {"grade": True, "solution": False, "grade_id": grade_id, "points": 1}
+        if error:
+            cell.outputs = [nbformat.v4.new_output("error", ename=error, evalue="why", traceback=[])]
+        nb.cells.append(cell)
+    return nb
+
+
+def test_cells_that_fail_after_an_unwritten_function_are_not_reported_as_errors():
+    lines, ok = report(_ran([("test_a", None), (None, "NotImplementedError"), (None, "NameError"),
+                             (None, "NotImplementedError"), (None, "NameError")]))
+    assert ok and lines == [
+        "  PASS  test_a (1 pt)",
+        "  TODO  cell 1 (# cell 1), outside the tests, calls a function that is not written yet; 2 later cells failed "
+        "without its results",
+        "1/1 visible tests pass. Hidden tests run when the notebook is graded."]
+
+
+def test_an_error_before_any_unwritten_function_is_reported_first():
+    lines, ok = report(_ran([(None, "ValueError"), ("test_a", "AssertionError"), (None, "NotImplementedError"),
+                             (None, "NameError")]))
+    assert not ok and lines == [
+        "  FAIL  test_a (1 pt): AssertionError: why",
+        "  ERROR outside the tests, first in cell 0 (# cell 0): ValueError: why",
+        "  TODO  cell 2 (# cell 2), outside the tests, calls a function that is not written yet; 1 later cell failed "
+        "without its results",
+        "0/1 visible tests pass. Hidden tests run when the notebook is graded."]
 
 
 # ---------------------------------------------------------------- the reader the grader and `hw4 check` share

@@ -1,4 +1,5 @@
 """The feedback page renders as nbconvert's HTMLExporter renders it, without its second pass (no kernel here)."""
+import jinja2
 from bs4 import BeautifulSoup
 from nbconvert.exporters import HTMLExporter
 from nbconvert.filters.highlight import Highlight2HTML
@@ -51,3 +52,14 @@ def test_cached_highlighting_equals_nbconverts():
         assert cached(source, language, metadata) == want  # now from the cache
     long_source = "x = 1\n" * 5000  # past the cached size: highlighted each time, the same way
     assert CachedHighlight()(long_source) == Highlight2HTML()(long_source)
+
+
+def test_a_second_page_compiles_no_template(monkeypatch):
+    """nbgrader makes an exporter per page; the templates' compiled code outlives it."""
+    nb = notebook()
+    first, _ = FeedbackExporter(template_name="classic").from_notebook_node(nb)
+    compiled, compile_template = [], jinja2.Environment.compile
+    monkeypatch.setattr(jinja2.Environment, "compile",
+                        lambda self, *args, **kw: compiled.append(args) or compile_template(self, *args, **kw))
+    again, _ = FeedbackExporter(template_name="classic").from_notebook_node(nb)
+    assert again == first and compiled == []

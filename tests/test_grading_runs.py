@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbgrader.api import Gradebook
 
 from autograder import course, sandbox
@@ -122,3 +123,18 @@ def test_new_gradebooks_are_stamped_with_the_revision_alembic_reports(tmp_path):
     heads = subprocess.run([alembic, "-c", tmp_path / "alembic.ini", "heads"], capture_output=True, text=True,
                            check=True).stdout
     assert heads.split() == [course.alembic_head(), "(head)"]
+
+
+def test_nbgrader_still_rejects_bad_cell_metadata_and_bad_schemas():
+    """course.py checks nbgrader's schema once per process instead of once per cell: validation is unchanged."""
+    import jsonschema
+    from nbgrader.nbgraderformat import MetadataValidator
+
+    schema = MetadataValidator().schema
+    cell = {"grade": True, "grade_id": "t", "locked": True, "points": 1, "schema_version": 3, "solution": False}
+    for _ in range(2):  # the second time, the schema has been checked already
+        jsonschema.validate(cell, schema)
+        with pytest.raises(jsonschema.ValidationError, match="'one' is not of type 'number'"):
+            jsonschema.validate({**cell, "points": "one"}, schema)
+        with pytest.raises(jsonschema.SchemaError):
+            jsonschema.validate(cell, {**schema, "type": 5})

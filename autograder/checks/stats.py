@@ -3,6 +3,7 @@
 P(χ²_ν ≤ x) is the regularised lower incomplete gamma function P(ν/2, x/2); its complement comes from
 ``gammaincc`` directly, so tails down to 1e-300 keep their relative precision.
 """
+import functools
 import math
 
 import torch
@@ -26,6 +27,7 @@ def _bisect(decreasing, target, lo, hi):
     return (lo + hi) / 2
 
 
+@functools.cache  # the checks ask for the same few bounds for every student
 def chi2_bounds(dof, alpha):
     """(lo, hi) with P(χ²_dof < lo) = P(χ²_dof > hi) = alpha / 2: a two-sided test of level alpha."""
     top = dof + 50 * math.sqrt(2 * dof) + 1000  # far beyond any tail used here

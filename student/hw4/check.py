@@ -39,21 +39,27 @@ def run_notebook(path):
     return nb
 
 
-def _points(info):
-    points = info.get("points", 0)
-    return f"{points:g} pt" + ("" if points == 1 else "s")
+def _where(index, cell):
+    """The cell's place, and its first line, by which a student finds it (Jupyter shows no cell numbers)."""
+    first = next((line.strip() for line in cell.source.splitlines() if line.strip()), "")
+    return f"cell {index}" + (f" ({first[:60]})" if first else "")
+
+
+def _count(n, noun):
+    return f"{n:g} {noun}" + ("" if n == 1 else "s")
 
 
 def report(nb):
     """Lines describing each test cell, and whether all passed."""
-    lines, passed, total, other_errors = [], 0, 0, []
+    lines, passed, total = [], 0, 0
+    unwritten, other_errors, after_unwritten = None, [], 0  # errors in cells that are not tests
     for index, cell in enumerate(nb.cells):
         info, error = _grade_info(cell), _error(cell)
         if cell.cell_type != "code":
             continue
         if info.get("grade") and not info.get("solution"):
             total += 1
-            label = f"{info.get('grade_id', f'cell {index}')} ({_points(info)})"
+            label = f"{info.get('grade_id', f'cell {index}')} ({_count(info.get('points', 0), 'pt')})"
             if error is None:
                 passed += 1
                 lines.append(f"  PASS  {label}")
@@ -61,11 +67,18 @@ def report(nb):
                 lines.append(f"  TODO  {label}: a function it tests is not written yet")
             else:
                 lines.append(f"  FAIL  {label}: {error[0]}: {error[1]}")
-        elif error and error[0] != "NotImplementedError":
-            other_errors.append(f"cell {index}: {error[0]}: {error[1]}")
+        elif error and error[0] == "NotImplementedError":
+            unwritten = unwritten or _where(index, cell)
+        elif error and unwritten is not None:  # most likely a name that the unfinished cell never defined
+            after_unwritten += 1
+        elif error:
+            other_errors.append(f"{_where(index, cell)}: {error[0]}: {error[1]}")
     if other_errors:  # later ones usually follow from the first, so only it is worth reading
-        more = f" (and {len(other_errors) - 1} later cells)" if len(other_errors) > 1 else ""
+        more = f" (and {_count(len(other_errors) - 1, 'later cell')})" if len(other_errors) > 1 else ""
         lines.append(f"  ERROR outside the tests, first in {other_errors[0]}{more}")
+    if unwritten is not None:
+        then = f"; {_count(after_unwritten, 'later cell')} failed without its results" if after_unwritten else ""
+        lines.append(f"  TODO  {unwritten}, outside the tests, calls a function that is not written yet{then}")
     lines.append(f"{passed}/{total} visible tests pass. Hidden tests run when the notebook is graded.")
     return lines, passed == total
 
