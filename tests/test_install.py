@@ -79,7 +79,7 @@ def test_the_handout_installs_and_checks_without_the_grader(released, tmp_path):
 
     done = run([hw4, "check", "KL_derivation.ipynb"], cwd=handout)
     assert done.returncode == 1, done.stderr
-    assert done.stdout.count("TODO") == 9 and "0/9 visible tests pass" in done.stdout
+    assert done.stdout.count("TODO  test_") == 9 and "0/9 visible tests pass" in done.stdout
 
     (handout / "VAE (1).ipynb").write_text("{not json")
     done = run([hw4, "check", "VAE (1).ipynb"], cwd=handout)
