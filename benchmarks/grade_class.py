@@ -188,7 +188,6 @@ class Peaks:
         words = " ".join([Path(program).name, *args]).split()  # one line, even for `python -c` code
         return f"other: {' '.join(words)[:36]}"
 
-
     def merged(self, other):
         """The peaks of two runs of the same command, one after the other."""
         roles = {role: max(self.by_role.get(role, 0), other.by_role.get(role, 0))
@@ -274,12 +273,11 @@ def plain_halves(work, submissions, students, between):
 
     Returns (autograde, feedback), each the two halves together, every student's scores, and what
     ``between`` returned."""
-    halves = {work / f"plain-{i + 1}": students[i::2] for i in range(2)}
-    (first_root, first), (second_root, second) = halves.items()
-    before = plain_nbgrader(first_root, submissions, first)
+    first, second = students[0::2], students[1::2]
+    before = plain_nbgrader(work / "plain-1", submissions, first)
     middle = between()
-    after = plain_nbgrader(second_root, submissions, second)
-    scores = {sid: score for root, part in halves.items() for sid, score in plain_scores(root, part).items()}
+    after = plain_nbgrader(work / "plain-2", submissions, second)
+    scores = plain_scores(work / "plain-1", first) | plain_scores(work / "plain-2", second)
     return [a.plus(b) for a, b in zip(before, after)], scores, middle
 
 
