@@ -19,9 +19,8 @@ from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
-from hw4.submission import NOTEBOOKS
+from hw4.course import ASSIGNMENT, NOTEBOOKS
 
-ASSIGNMENT = "hw4"
 HERE = Path(__file__).resolve().parent
 SOURCE_DIR = Path("autograder") / "source" / ASSIGNMENT  # inside a course folder
 SOURCE = HERE / "source" / ASSIGNMENT  # the copy installed with this package: what grading uses

@@ -22,7 +22,7 @@ from nbgrader import utils
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Dict, Integer, Unicode
 
-from hw4 import probe
+from hw4 import course, probe
 
 from . import sandbox
 from .checks import CHECKS
@@ -122,8 +122,8 @@ class SandboxedExecute(Execute):
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
-        km.extra_env = {"NBGRADER_EXECUTION": "autograde", "HW4_OFFLINE": "1",
-                        probe.PROBE_DIR: self._state["probe_dir"],
+        km.extra_env = {course.NBGRADER_EXECUTION: "autograde", course.OFFLINE: "1",
+                        course.PROBE_DIR: self._state["probe_dir"],
                         "OMP_NUM_THREADS": "1"}  # one core per worker: more threads only contend
         if self.use_sandbox:
             km.scratch, km.slot, km.warm = str(self._scratch), self._slot, self.warm_kernels

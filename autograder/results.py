@@ -22,6 +22,7 @@ from nbconvert import HTMLExporter
 from tqdm.auto import tqdm
 
 from hw4.check import QUIET
+from hw4.course import FAST, RESULTS_DIR
 
 from .archive import folder_entries, write_zip
 from .course import NOTEBOOKS, SOURCE_DIR
@@ -35,9 +36,9 @@ LIBRARIES = ("torch", "torchvision", "numpy", "matplotlib", "nbgrader", "mlxtend
 def execute(root, name, results_dir, fast):
     """Run the source notebook ``name`` of the course folder ``root`` with a progress bar; return it executed."""
     nb = nbformat.read(root / SOURCE_DIR / f"{name}.ipynb", as_version=4)
-    env = {"HW4_RESULTS_DIR": str(results_dir), "TQDM_DISABLE": "1"}  # progress bars would vary run to run
+    env = {RESULTS_DIR: str(results_dir), "TQDM_DISABLE": "1"}  # progress bars would vary run to run
     if fast:
-        env["HW4_FAST"] = "1"
+        env[FAST] = "1"
     with environment(env), tqdm(total=len(nb.cells), desc=name, unit="cell") as bar:
         client = NotebookClient(nb, timeout=3600, kernel_name="python3", record_timing=False,
                                 extra_arguments=QUIET, resources={"metadata": {"path": str(root)}},

@@ -25,7 +25,7 @@ from nbgrader import utils
 from autograder.checks import CHECKS
 from autograder.course import NOTEBOOKS, SOURCE
 from autograder.preprocessors import draw_cases
-from hw4 import probe
+from hw4 import course, probe
 
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
 SETUP = {"KL_derivation": "imports", "VAE": "setup"}
@@ -73,7 +73,7 @@ def main():
     torch.set_num_threads(1)  # as a grading worker runs
     started, failed = time.perf_counter(), {}
     with tempfile.TemporaryDirectory() as probe_dir:
-        os.environ[probe.PROBE_DIR] = probe_dir
+        os.environ[course.PROBE_DIR] = probe_dir
         for notebook in NOTEBOOKS:
             cells = _cells(notebook)
             tests = _hidden_tests(cells)

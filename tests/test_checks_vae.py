@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from autograder.checks import CHECKS, vae
-from hw4 import probe
+from hw4 import course, probe
 
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE.parent / "autograder" / "source" / "hw4" / "VAE.ipynb"
@@ -65,7 +65,7 @@ def _failures(namespace, test_id, tmp_path, monkeypatch):
     check = CHECKS[test_id]
     cases = check.make_cases(torch.Generator().manual_seed(2024))
     probe.write(probe.input_path(tmp_path, test_id), cases)
-    monkeypatch.setenv(probe.PROBE_DIR, str(tmp_path))
+    monkeypatch.setenv(course.PROBE_DIR, str(tmp_path))
     torch.manual_seed(0)
     exec(TESTS_BY_ID[test_id], namespace)
     return check.verify(cases, probe.read(probe.output_path(tmp_path, test_id)))

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from hw4 import data
+from hw4 import course, data
 
 
 @pytest.fixture
 def offline(monkeypatch):
-    monkeypatch.setenv(data.OFFLINE, "1")
+    monkeypatch.setenv(course.OFFLINE, "1")
 
 
 def _check_split(images, labels, n):
@@ -62,7 +62,7 @@ def test_torchvision_files_on_disk_come_first(offline, tmp_path):
 
 
 def test_failed_download_is_bounded_leaves_no_junk_and_falls_back(tmp_path, monkeypatch, capsys):
-    monkeypatch.delenv(data.OFFLINE, raising=False)
+    monkeypatch.delenv(course.OFFLINE, raising=False)
     seen = {}
 
     def broken_download(dataset):  # writes a partial file, then the network fails
@@ -82,7 +82,7 @@ def test_failed_download_is_bounded_leaves_no_junk_and_falls_back(tmp_path, monk
 
 
 def test_a_completed_download_lands_under_root(tmp_path, monkeypatch):
-    monkeypatch.delenv(data.OFFLINE, raising=False)
+    monkeypatch.delenv(course.OFFLINE, raising=False)
     monkeypatch.setattr("torchvision.datasets.MNIST.download",
                         lambda dataset: _write_tiny_mnist(Path(dataset.raw_folder)))
     mnist = data.load_mnist(root=tmp_path / "data")

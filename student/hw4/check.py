@@ -11,7 +11,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from .submission import NOTEBOOKS, notebook_name, read_notebook
+from .course import NBGRADER_EXECUTION, NOTEBOOKS
+from .submission import notebook_name, read_notebook
 
 # The kernel's start-up warnings (e.g. about its local TCP sockets) mean nothing to a student.
 QUIET = ["--IPKernelApp.log_level=ERROR"]
@@ -34,7 +35,7 @@ def run_notebook(path):
     folder = str(Path(path).resolve().parent)
     client = NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True, extra_arguments=QUIET,
                             resources={"metadata": {"path": folder}})
-    os.environ.setdefault("NBGRADER_EXECUTION", "validate")  # the notebooks' fast mode, as nbgrader validate
+    os.environ.setdefault(NBGRADER_EXECUTION, "validate")  # the notebooks' fast mode, as nbgrader validate
     client.execute()
     return nb
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-OFFLINE = "HW4_OFFLINE"  # set to 1 to skip the download attempt
+from hw4.course import OFFLINE
+
 DOWNLOAD_TIMEOUT_S = 15  # per network operation, so that a blocked network fails instead of hanging
 FALLBACK_SPLIT_SEED = 0
 FALLBACK_N_TRAIN = 4000

@@ -17,7 +17,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import load, save_file
 
-PROBE_DIR = "HW4_PROBE_DIR"
+from hw4.course import PROBE_DIR
+
 
 
 def input_path(probe_dir, test_id):

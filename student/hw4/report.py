@@ -8,7 +8,8 @@ import json
 import os
 from pathlib import Path
 
-RESULTS_DIR = "HW4_RESULTS_DIR"
+from hw4.course import RESULTS_DIR
+
 
 
 def _results_dir():

@@ -17,9 +17,8 @@ from pathlib import Path
 
 import nbformat
 
-MAX_BYTES = 20 * 1024 * 1024
-MANIFEST = Path(__file__).with_name("graded_cells.json")
-NOTEBOOKS = ("KL_derivation", "VAE")
+from hw4.course import GRADED_CELLS, MAX_NOTEBOOK_BYTES, NOTEBOOKS
+
 RESTORED = ("test", "locked")  # roles whose cells the grader replaces with its own copy
 
 
@@ -64,7 +63,7 @@ def describe(nb):
 
 
 def manifest():
-    return json.loads(MANIFEST.read_text())
+    return json.loads(GRADED_CELLS.read_text())
 
 
 # ---------------------------------------------------------------- which file is which notebook
@@ -136,10 +135,10 @@ def _read_regular(path):
             raise ValueError(f"{path.name} is not a regular file")
         if size == 0:
             raise ValueError(f"{path.name} is empty (0 bytes)")
-        if size > MAX_BYTES:
-            raise ValueError(f"{path.name} is {size / 2**20:.0f} MiB; the limit is {MAX_BYTES // 2**20} MiB "
+        if size > MAX_NOTEBOOK_BYTES:
+            raise ValueError(f"{path.name} is {size / 2**20:.0f} MiB; the limit is {MAX_NOTEBOOK_BYTES // 2**20} MiB "
                              "(clear the outputs and submit again)")
-        return f.read(MAX_BYTES + 1)
+        return f.read(MAX_NOTEBOOK_BYTES + 1)
 
 
 def _parse(nb, filename, text):
