@@ -21,7 +21,7 @@ def release(args):
 
 
 def grade(args):
-    from .runs import interruptible, interruption
+    from .coordinator.runs import interruptible, interruption
 
     try:
         with interruptible():  # already during the imports, which take seconds
@@ -35,8 +35,8 @@ def grade(args):
 
 
 def _grade(args):
-    from .grade import format_table, grade_class
-    from .runs import GradeError
+    from .coordinator.grade import format_table, grade_class
+    from .coordinator.runs import GradeError
     from .sandbox import SandboxError
     from .submissions import SubmissionsError
 

@@ -1,71 +1,26 @@
 """The course folder the instructor works in, and the nbgrader course directories built from it."""
 import functools
-import json
-import os
 import shutil
-import sys
 import tempfile
-import warnings
 from pathlib import Path
 
 import nbformat
-from jsonschema.validators import validator_for
-from nbgrader import api as gradebook_api
-from nbgrader import dbutil, utils
+from nbgrader import utils
 from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.nbgraderformat import MetadataValidator
-from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 from hw4.course import ASSIGNMENT, NOTEBOOKS
+
+from .workarounds import patch_nbgrader
 
 HERE = Path(__file__).resolve().parent
 SOURCE_DIR = Path("autograder") / "source" / ASSIGNMENT  # inside a course folder
 SOURCE = HERE / "source" / ASSIGNMENT  # the copy installed with this package: what grading uses
 CONFIG_FILE = HERE / "nbgrader_config.py"
 
-# nbgrader runs `alembic` as a command: find it beside this Python even when its venv is not activated.
-os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
-# nbgrader's gradebook code trips SQLAlchemy's session warnings; they say nothing about the grades.
-warnings.filterwarnings("ignore", category=SAWarning)
-
-
-def alembic_head():
-    """The newest revision of nbgrader's gradebook migrations, which nbgrader stamps on every new gradebook."""
-    from alembic.config import Config as AlembicConfig
-    from alembic.script import ScriptDirectory
-
-    config = AlembicConfig()
-    config.set_main_option("script_location", dbutil.ALEMBIC_DIR)
-    return ScriptDirectory.from_config(config).get_current_head()
-
-
-# nbgrader learns that revision by running `alembic heads` as a command each time it creates a gradebook: a
-# Python start of about 2 s, for a constant. This process reads it itself, once.
-gradebook_api.get_alembic_version = functools.cache(alembic_head)
-
-
-def _checked_once(check_schema):
-    """``check_schema`` that checks a given schema once in this process, then trusts it."""
-    checked = set()
-
-    def check_once(schema, *args, **kwargs):
-        if args or kwargs:  # options jsonschema.validate does not pass: checked each time
-            return check_schema(schema, *args, **kwargs)
-        key = json.dumps(schema, sort_keys=True)
-        if key not in checked:
-            check_schema(schema)  # raises if the schema is invalid, which then stays unchecked
-            checked.add(key)
-    return staticmethod(check_once)
-
-
-# nbgrader validates each cell's metadata with jsonschema.validate, which first checks nbgrader's schema itself
-# against the JSON Schema metaschema: 1 ms a cell, a tenth of a second of every student's grading, for a
-# schema that never changes.
-_METADATA_SCHEMA = validator_for(MetadataValidator().schema)
-_METADATA_SCHEMA.check_schema = _checked_once(_METADATA_SCHEMA.check_schema)
+patch_nbgrader()
 
 
 class NbgraderError(RuntimeError):

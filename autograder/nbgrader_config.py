@@ -6,8 +6,8 @@ c.CourseDirectory.course_id = "hw4"
 
 # Student code runs in a sandbox; the hidden tests' verdicts are computed afterwards, in this process.
 c.Autograde.autograde_preprocessors = [
-    "autograder.preprocessors.SandboxedExecute",
-    "autograder.preprocessors.TrustedVerify",
+    "autograder.worker.execute.SandboxedExecute",
+    "autograder.worker.verify.TrustedVerify",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
@@ -27,7 +27,7 @@ c.OverwriteCells.add_missing_cells = True
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402 (config files import as they go)
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402
 
-from autograder.feedback import DescribeImages, FeedbackExporter  # noqa: E402
+from autograder.worker.feedback import DescribeImages, FeedbackExporter  # noqa: E402
 
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, DescribeImages, CSSHTMLHeaderPreprocessor]
 # The same page as nbgrader's, rendered in a third less time (see feedback.py).

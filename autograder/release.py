@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 from hw4.submission import describe
 
-from .archive import folder_entries, write_zip
+from .files import folder_entries, write_zip
 from .course import SOURCE_DIR, released_notebooks
 
 STUDENT_DIR = "student"

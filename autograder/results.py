@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from hw4.check import QUIET
 from hw4.course import FAST, RESULTS_DIR
 
-from .archive import folder_entries, write_zip
+from .files import folder_entries, write_zip
 from .course import NOTEBOOKS, SOURCE_DIR
 
 RESULTS = "hw4_results"  # in the course folder, beside its archive

@@ -24,7 +24,7 @@ from nbgrader import utils
 
 from autograder.checks import CHECKS
 from autograder.course import NOTEBOOKS, SOURCE
-from autograder.preprocessors import draw_cases
+from autograder.worker.execute import draw_cases
 from hw4 import course, probe
 
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)

@@ -56,7 +56,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook
 
 from autograder.course import ASSIGNMENT, NOTEBOOKS, SOURCE, gradebook_url
-from autograder.grade import default_jobs
+from autograder.coordinator.grade import default_jobs
 from autograder.samples import reference_answers, write_submission
 
 REPO = Path(__file__).resolve().parents[1]

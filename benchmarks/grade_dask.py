@@ -3,14 +3,14 @@
 Starts a Dask scheduler and --workers single-thread workers on loopback as separate processes (`dask
 scheduler`, `dask worker --nthreads 1 --no-nanny`), grades a class of --students complete submissions
 (grade_class.build_class with complete=True: every function answered, a third with one wrong) through
-autograder.grade.grade_class(scheduler=...), as `hw4 grade --scheduler` does, and measures in this process,
+autograder.coordinator.grade.grade_class(scheduler=...), as `hw4 grade --scheduler` does, and measures in this process,
 which is the coordinator:
 
 * wall time, and worker seconds per student (results/<id>.json);
 * the coordinator's CPU seconds (getrusage of this process alone: the Dask client, collecting results,
   writing results/<id>.json, recording each student in the class gradebook and feedback, the tables);
 * the wall seconds of its serial steps, timed by wrapping them: writing each result as it arrives
-  (grade.write_atomic) and recording each student (grade._record), which also happens as each result
+  (grade.write_atomic) and recording each student (grade.record), which also happens as each result
   arrives, while the workers grade the next students.
 
 From those it prints the estimate for N = 1,000 students on k workers (one core each):
@@ -36,7 +36,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from autograder import grade
+from autograder.coordinator import grade
 from grade_class import build_class  # noqa: I100 (benchmarks/ is this script's folder)
 from grade_profile import clock, seconds
 
@@ -73,7 +73,7 @@ def main():
     parser.add_argument("--workers", type=int, default=4)
     args = parser.parse_args()
     grade.write_atomic = timed(grade.write_atomic, "write_atomic")
-    grade._record = timed(grade._record, "record")
+    grade.record = timed(grade.record, "record")
     with tempfile.TemporaryDirectory(prefix="hw4-dask-") as tmp:
         tmp = Path(tmp)
         build_class(tmp / "submissions", args.students, complete=True)
@@ -87,10 +87,10 @@ def main():
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
     n = args.students
-    worker = statistics.mean(r["seconds"] for r in results.values())
+    worker = statistics.mean(r.seconds for r in results.values())
     cpu = (cpu_after.ru_utime + cpu_after.ru_stime - cpu_before.ru_utime - cpu_before.ru_stime) / n
     record = seconds["record"] / n
-    statuses = collections.Counter(r["status"] for r in results.values())
+    statuses = collections.Counter(r.status for r in results.values())
     print(f"{n} complete students on {args.workers} single-thread Dask workers, {os.cpu_count()} CPU cores: "
           f"{wall:.1f} s wall, statuses {dict(statuses)}")
     print(f"worker seconds per student (grade_student): mean {worker:.2f}")

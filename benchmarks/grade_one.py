@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from autograder.grade import grade_class
+from autograder.coordinator.grade import grade_class
 from autograder.samples import reference_answers, write_submission
 
 
@@ -26,7 +26,7 @@ def seconds_to_grade(notebooks, warm):
         started = time.perf_counter()
         result = grade_class(Path(tmp) / "subs", Path(tmp) / "out", jobs=1, log=lambda _: None,
                              warm_kernels=warm)["student"]
-        return result["seconds"], time.perf_counter() - started
+        return result.seconds, time.perf_counter() - started
 
 
 def main():

@@ -1,7 +1,7 @@
 """Where a grading worker's seconds go, per student, with warm kernels and with cold ones.
 
 Grades one student holding the reference answers (both notebooks) --students times in this process, as a
-grading worker does (autograder.worker.grade_student, sandbox on), after one student that warms up the
+grading worker does (autograder.worker.student.grade_student, sandbox on), after one student that warms up the
 zygote and nbgrader's caches. Each step below is timed by wrapping the method that does it; the steps
 nest (the kernel's steps and the cells are part of the execute step, which is part of nbgrader autograde),
 so the column does not add up to the total.
@@ -20,19 +20,22 @@ from jupyter_client.asynchronous.client import AsyncKernelClient
 from nbclient.client import NotebookClient
 from nbgrader.apps import NbGraderAPI
 
-from autograder import grade, preprocessors, sandbox, worker
+from autograder import sandbox
+from autograder.coordinator import grade
+from autograder.worker import execute, verify
+from autograder.worker.student import grade_student
 from autograder.course import NOTEBOOKS, autograded_tests
 from autograder.samples import reference_answers, write_submission
 from autograder.submissions import read_student
 
 STEPS = (  # (class, method, label), in the order a notebook meets them
     (NbGraderAPI, "autograde", "nbgrader autograde, in all"),
-    (preprocessors.SandboxedExecute, "preprocess", "  execute step, in all"),
+    (execute.SandboxedExecute, "preprocess", "  execute step, in all"),
     (sandbox.SandboxedKernelManager, "start_kernel", "    sandbox and kernel launch"),
     (AsyncKernelClient, "wait_for_ready", "    kernel start, until it answers"),
     (NotebookClient, "execute_cell", "    cells (imports, fast training, probes)"),
     (sandbox.SandboxedKernelManager, "shutdown_kernel", "    kernel shutdown and sandbox cleanup"),
-    (preprocessors.TrustedVerify, "preprocess", "  grader-side checks (TrustedVerify)"),
+    (verify.TrustedVerify, "preprocess", "  grader-side checks (TrustedVerify)"),
     (NbGraderAPI, "generate_feedback", "nbgrader generate_feedback"),
 )
 seconds = collections.Counter()
@@ -69,13 +72,13 @@ def profile(warm, students):
         settings = dict(gradebook=(root / "gradebook.db").read_bytes(), sandbox=True, work_root=str(tmp),
                         warm_kernels=warm)
         write_submission(tmp / "subs" / "s", {name: reference_answers(name) for name in NOTEBOOKS})
-        student = read_student(tmp / "subs" / "s")
-        worker.grade_student("s", student, autograded_tests(), settings)  # warm-up
+        notebooks = read_student(tmp / "subs" / "s")
+        grade_student("s", notebooks, autograded_tests(), settings)  # warm-up
         seconds.clear()
         started = time.perf_counter()
         for _ in range(students):
-            result = worker.grade_student("s", student, autograded_tests(), settings)
-            assert result["score"] == result["max_score"], result["tests"]
+            result = grade_student("s", notebooks, autograded_tests(), settings)
+            assert result.score == result.max_score, result.tests
         total = time.perf_counter() - started
     return total / students, {label: seconds[label] / students for _, _, label in STEPS}
 

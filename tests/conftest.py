@@ -11,7 +11,7 @@ import pytest
 import autograder  # noqa: F401 (first: it spares each test process a slow import, see its __init__)
 import catalog_kl
 import classroom
-from autograder.grade import grade_class
+from autograder.coordinator.grade import grade_class
 from autograder.release import release
 from autograder.samples import reference_answers, write_submission
 
@@ -118,7 +118,7 @@ def small_sequential(small_class, tmp_path_factory):
 
 def summary(results):
     """What two gradings of the same class must agree on (messages differ: inputs are fresh each run)."""
-    return {sid: (r["status"], r["score"], {t: v["score"] for t, v in r["tests"].items()}) for sid, r in results.items()}
+    return {sid: (r.status, r.score, {t: v.score for t, v in r.tests.items()}) for sid, r in results.items()}
 
 
 def copy_course(dest):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.grade import grade_class
+from autograder.coordinator.grade import grade_class
 from conftest import summary
 
 DASK = Path(sys.executable).with_name("dask")

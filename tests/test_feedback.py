@@ -5,7 +5,7 @@ from nbconvert.exporters import HTMLExporter
 from nbconvert.filters.highlight import Highlight2HTML
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from autograder.feedback import NO_DESCRIPTION, CachedHighlight, DescribeImages, FeedbackExporter
+from autograder.worker.feedback import NO_DESCRIPTION, CachedHighlight, DescribeImages, FeedbackExporter
 
 PIXEL = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
 

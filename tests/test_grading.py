@@ -6,17 +6,17 @@ import pytest
 from nbgrader.api import Gradebook
 
 from autograder.course import autograded_tests, gradebook_url
-from autograder.grade import grade_class
+from autograder.coordinator.grade import grade_class
 from conftest import snapshot
 
 
 def _tests_of(name, result):
-    return {tid: t for tid, t in result["tests"].items() if tid == f"test_{name}" or tid.startswith(f"test_{name}_")}
+    return {tid: t for tid, t in result.tests.items() if tid == f"test_{name}" or tid.startswith(f"test_{name}_")}
 
 
 def _notebook_tests(notebook, result):
     ids = {tid for nb, tid, _ in autograded_tests() if nb == notebook}
-    return {tid: t for tid, t in result["tests"].items() if tid in ids}
+    return {tid: t for tid, t in result.tests.items() if tid in ids}
 
 
 def test_every_student_folder_gets_exactly_one_row(graded):
@@ -30,8 +30,8 @@ def test_every_student_folder_gets_exactly_one_row(graded):
 def test_statuses_and_reasons(graded):
     for sid, expect in graded.expect.items():
         result = graded.results[sid]
-        assert result["status"] == expect.status, (sid, result["errors"])
-        assert expect.reason in " ".join(result["errors"]), (sid, result["errors"])
+        assert result.status == expect.status, (sid, result.errors)
+        assert expect.reason in " ".join(result.errors), (sid, result.errors)
 
 
 def test_wrong_implementations_lose_points(graded):
@@ -40,8 +40,8 @@ def test_wrong_implementations_lose_points(graded):
     for sid, expect in wrong.items():
         tests = _tests_of(expect.lose, graded.results[sid])
         assert tests, sid
-        assert sum(t["score"] for t in tests.values()) < sum(t["max_score"] for t in tests.values()), sid
-        assert any(t["message"] for t in tests.values()), sid
+        assert sum(t.score for t in tests.values()) < sum(t.max_score for t in tests.values()), sid
+        assert any(t.message for t in tests.values()), sid
 
 
 def test_correct_notebooks_get_full_marks(graded):
@@ -49,15 +49,15 @@ def test_correct_notebooks_get_full_marks(graded):
         for notebook in expect.full:
             tests = _notebook_tests(notebook, graded.results[sid])
             assert tests
-            lost = {tid: t["message"] for tid, t in tests.items() if t["score"] != t["max_score"]}
+            lost = {tid: t.message for tid, t in tests.items() if t.score != t.max_score}
             assert not lost, (sid, lost)
 
 
 def test_blank_and_unreadable_submissions_score_zero(graded):
     for sid, expect in graded.expect.items():
         if expect.zero:
-            assert graded.results[sid]["score"] == 0, sid
-    assert graded.results["blank"]["max_score"] == sum(points for _, _, points in autograded_tests())
+            assert graded.results[sid].score == 0, sid
+    assert graded.results["blank"].max_score == sum(points for _, _, points in autograded_tests())
 
 
 def test_grades_json_matches_the_contract(graded):
@@ -86,7 +86,7 @@ def test_submissions_are_never_modified(graded):
 def test_scores_land_in_the_nbgrader_gradebook(graded):
     with Gradebook(gradebook_url(graded.out / "course")) as gb:
         solution = gb.find_submission("hw4", "solution")
-        assert solution.code_score == graded.results["solution"]["max_score"]
+        assert solution.code_score == graded.results["solution"].max_score
         assert solution.needs_manual_grade  # the derivation waits for a TA in the formgrader
         assert gb.find_submission("hw4", "blank").code_score == 0
 
@@ -95,4 +95,4 @@ def test_a_second_run_resumes_without_regrading(graded):
     log = []
     again = grade_class(graded.submissions, graded.out, jobs=2, log=log.append)
     assert log[0].startswith(f"grading 0 of {len(graded.expect)} students")
-    assert {sid: r["score"] for sid, r in again.items()} == {sid: r["score"] for sid, r in graded.results.items()}
+    assert {sid: r.score for sid, r in again.items()} == {sid: r.score for sid, r in graded.results.items()}

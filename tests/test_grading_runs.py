@@ -11,11 +11,11 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder import course, sandbox
+from autograder import course, sandbox, workarounds
 from autograder.course import SOURCE, autograded_tests
-from autograder.grade import grade_class
+from autograder.coordinator.grade import grade_class
 from autograder.submissions import read_student
-from autograder.worker import grade_student
+from autograder.worker.student import grade_student
 from autograder.zygote import Zygote
 from conftest import HW4, summary
 
@@ -23,7 +23,7 @@ from conftest import HW4, summary
 def test_parallel_grading_equals_sequential(small_sequential, small_graded):
     one = small_sequential
     assert summary(one) == summary(small_graded.results)
-    assert one["right"]["score"] > one["wrong"]["score"] > 0 == one["blank"]["score"]
+    assert one["right"].score > one["wrong"].score > 0 == one["blank"].score
 
 
 def test_interrupted_run_grades_only_what_is_missing(small_class, small_graded, tmp_path):
@@ -47,7 +47,7 @@ def test_saved_results_missing_from_the_gradebook_are_recorded_by_the_next_run(s
     assert log[0].startswith("grading 0 of 4 students")
     with Gradebook(course.gradebook_url(out / "course")) as gb:
         assert {student.id for student in gb.students} == set(first)
-        assert gb.find_submission("hw4", "right").code_score == first["right"]["score"] > 0
+        assert gb.find_submission("hw4", "right").code_score == first["right"].score > 0
 
 
 def test_cli_grades_and_exits_zero(small_graded):
@@ -90,7 +90,7 @@ def test_feedback_shows_verdicts_and_messages_but_no_hidden_test_code(small_grad
         leaked = [line for line in hidden if line in page]
         assert not leaked, (student, leaked)
     kl_tests = {test_id for notebook, test_id, _ in autograded_tests() if notebook == "KL_derivation"}
-    messages = [t["message"] for test_id, t in results["wrong"]["tests"].items() if test_id in kl_tests and t["message"]]
+    messages = [t.message for test_id, t in results["wrong"].tests.items() if test_id in kl_tests and t.message]
     page = _visible_text((out / "feedback" / "wrong" / "KL_derivation.html").read_text())
     assert messages and all(message.splitlines()[0] in page for message in messages)
 
@@ -104,8 +104,8 @@ def test_a_zygote_that_fails_costs_the_student_nothing(small_class, tmp_path):
         result = grade_student("right", notebooks, autograded_tests(), dict(gradebook=_gradebook(tmp_path)))
     finally:
         sandbox._zygote = saved
-    assert result["status"] == "missing" and result["notebooks"]["KL_derivation"]["status"] == "ok", result["errors"]
-    assert result["score"] == 25  # every KL point, as with a warm kernel
+    assert result.status == "missing" and result.notebooks["KL_derivation"].status == "ok", result.errors
+    assert result.score == 25  # every KL point, as with a warm kernel
 
 
 def _gradebook(tmp_path):
@@ -122,7 +122,7 @@ def test_new_gradebooks_are_stamped_with_the_revision_alembic_reports(tmp_path):
     alembic = Path(sys.executable).with_name("alembic")
     heads = subprocess.run([alembic, "-c", tmp_path / "alembic.ini", "heads"], capture_output=True, text=True,
                            check=True).stdout
-    assert heads.split() == [course.alembic_head(), "(head)"]
+    assert heads.split() == [workarounds.alembic_head(), "(head)"]
 
 
 def test_nbgrader_still_rejects_bad_cell_metadata_and_bad_schemas():

@@ -16,7 +16,7 @@ import pytest
 
 from autograder import sandbox
 from autograder.course import SOURCE
-from autograder.grade import grade_class
+from autograder.coordinator.grade import grade_class
 from autograder.samples import CHEAT, reference_answers, write_submission
 from conftest import snapshot
 
@@ -125,22 +125,22 @@ def hostile(tmp_path_factory):
 
 
 def _outputs(result):
-    nb = nbformat.reads(result["autograded"]["KL_derivation"], as_version=4) if "autograded" in result else None
+    nb = nbformat.reads(result.autograded["KL_derivation"], as_version=4)
     return "".join(o.get("text", "") + o.get("ename", "") for cell in nb.cells for o in cell.get("outputs", []))
 
 
 def _status(result):
-    return result["notebooks"]["KL_derivation"]["status"]
+    return result.notebooks["KL_derivation"].status
 
 
 def _kl_points(result):
-    return {tid: t["score"] == t["max_score"] for tid, t in result["tests"].items() if not tid.startswith("test_V")
+    return {tid: t.score == t.max_score for tid, t in result.tests.items() if not tid.startswith("test_V")
             and tid.split("_")[1] in ("mvn", "kl")}
 
 
 def test_honest_student_is_graded_as_if_alone(hostile):
     honest = hostile["results"]["honest"]
-    assert all(_kl_points(honest).values()), honest["tests"]
+    assert all(_kl_points(honest).values()), honest.tests
 
 
 def test_runaway_code_times_out_and_the_rest_of_the_notebook_still_counts(hostile):
@@ -198,13 +198,13 @@ def test_nothing_written_outside_the_sandbox(hostile):
 
 def test_killing_processes_only_ends_its_own_kernel(hostile):
     assert _status(hostile["results"]["kills-processes"]) == "crashed"
-    assert "kernel died" in " ".join(hostile["results"]["kills-processes"]["errors"])
+    assert "kernel died" in " ".join(hostile["results"]["kills-processes"].errors)
 
 
 def test_output_floods_are_truncated(hostile):
     flood = hostile["results"]["floods-output"]
     assert "[output truncated by the grader]" in _outputs(flood)
-    assert len(flood["autograded"]["KL_derivation"]) < 3 * 2**20
+    assert len(flood.autograded["KL_derivation"]) < 3 * 2**20
 
 
 def test_tampering_with_comparisons_or_the_probe_earns_nothing(hostile):

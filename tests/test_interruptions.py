@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from autograder.course import autograded_tests
-from autograder.runs import interruptible, interruption
+from autograder.coordinator.runs import interruptible, interruption
 from autograder.samples import reference_answers, write_submission
 from conftest import HW4
 from test_uploads import bad_class

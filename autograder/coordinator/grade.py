@@ -17,41 +17,15 @@ from contextlib import closing, contextmanager
 from multiprocessing import get_context
 from pathlib import Path
 
-import nbformat
-from nbgrader.api import Gradebook
-from nbgrader.preprocessors import SaveAutoGrades
-
-from . import course, sandbox
-from .course import ASSIGNMENT, NOTEBOOKS, autograded_tests
+from .. import sandbox
+from ..course import autograded_tests
+from ..files import write_atomic
+from ..records import NotebookResult, Student, StudentResult, TestResult
+from ..submissions import find_students, gradable, read_student
+from ..workarounds import kill_pool_workers
+from ..worker.student import grade_student
+from .gradebook import prepare_course, record, unrecorded
 from .runs import GradeError, Progress, die_with_parent, hold_lock, interruptible, interruption
-from .submissions import find_students, gradable, read_student
-from .worker import grade_student
-
-
-def write_atomic(path, text):
-    """Readers never see half a file, even if this run is interrupted or the disk fills."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def prepare_course(out):
-    """The class's course directory, made once and reused when a run resumes; built aside and renamed
-    into place, so that a stopped run never leaves half of one."""
-    root = Path(out) / "course"
-    if not (root / "gradebook.db").exists():
-        building = Path(out) / ".course.tmp"
-        shutil.rmtree(building, ignore_errors=True)
-        course.make_course(building)
-        course.generate_assignment(building)
-        shutil.rmtree(root, ignore_errors=True)
-        os.replace(building, root)
-    return root
 
 
 def default_jobs():
@@ -62,9 +36,10 @@ def default_jobs():
 
 def grade_class(submissions, out, jobs=None, sandboxed=True, regrade=False, scheduler=None, log=print,
                 bar=False, **execute):
-    """Grade every student in ``submissions``; return student id → result.
+    """Grade every student in ``submissions``; return student id → :class:`records.StudentResult`.
 
-    ``bar``: show a progress bar (on a terminal). SIGINT and SIGTERM raise :class:`Interrupted`, after the
+    ``regrade``: True to grade everyone again, or the ids of the students to grade again (the others keep
+    the results of an earlier run). ``bar``: show a progress bar (on a terminal). SIGINT and SIGTERM raise :class:`Interrupted`, after the
     workers are stopped. ``execute``: settings of SandboxedExecute (wall_seconds, memory_bytes, timeout,
     warm_kernels)."""
     out = Path(out).resolve()  # the kernels run elsewhere: relative paths would point nowhere there
@@ -76,8 +51,9 @@ def grade_class(submissions, out, jobs=None, sandboxed=True, regrade=False, sche
 
 def _grade_class(submissions, out, jobs, sandboxed, regrade, scheduler, log, bar, execute):
     students = {sid: read_student(entry) for sid, entry in find_students(submissions).items()}
+    people = {sid: Student(sid) for sid in students}
     results_dir = out / "results"
-    results = {} if regrade else _earlier_results(results_dir, students)
+    results = _earlier_results(results_dir, students, regrade)
     todo = [sid for sid in students if sid not in results]
     tests = autograded_tests()
     kernels = sum(gradable(students[sid]) for sid in todo)  # the others need no kernel, hardly any time
@@ -92,17 +68,19 @@ def _grade_class(submissions, out, jobs, sandboxed, regrade, scheduler, log, bar
         with _workers(scheduler, min(jobs or default_jobs(), kernels)) as pool:
             root = prepare_course(out)
             results_dir.mkdir(exist_ok=True)
-            for result in _unrecorded(root, results):  # a run stopped while saving, or a new course folder
-                _record(root, out, result)
+            for result in unrecorded(root, results):  # a run stopped while saving, or a new course folder
+                record(root, result)
             settings = dict(gradebook=(root / "gradebook.db").read_bytes(), sandbox=sandboxed, **execute)
             if not scheduler:  # local workers keep their scratch inside DIR; Dask workers use their own temp
                 settings["work_root"] = str(_fresh(out / "work"))
             log(f"grading {len(todo)} of {len(students)} students ({len(students) - len(todo)} already graded)")
 
             def save(sid, result):
-                write_atomic(results_dir / f"{sid}.json", json.dumps(result))
+                result.student = people[sid]
+                write_atomic(results_dir / f"{sid}.json", json.dumps(result.to_json()))
                 results[sid] = result
-                _record(root, out, result)
+                _write_feedback(out, result)
+                record(root, result)
 
             if todo:
                 _run(pool, todo, students, tests, settings, save, Progress(len(todo), log, bar))
@@ -126,7 +104,7 @@ def _preload_for_workers():
     import IPython.paths  # noqa: F401
     import torch.fx.experimental.symbolic_shapes  # noqa: F401
 
-    from . import preprocessors  # noqa: F401
+    from ..worker import execute, verify  # noqa: F401
 
 
 def _fresh(folder):
@@ -149,14 +127,14 @@ def _writing_to(out):
                          "the results already saved there are kept") from None
 
 
-def _earlier_results(results_dir, students):
-    """Results of an earlier run whose submissions have not changed since."""
+def _earlier_results(results_dir, students, regrade):
+    """Results of an earlier run whose submissions have not changed since, but for those to grade again."""
     kept = {}
     for sid, notebooks in students.items():
         path = results_dir / f"{sid}.json"
-        if path.exists():
-            result = json.loads(path.read_text())
-            if result.get("submitted") == {name: nb.sha256 for name, nb in notebooks.items()}:
+        if path.exists() and not (regrade is True or sid in (regrade or ())):
+            result = StudentResult.from_json(json.loads(path.read_text()))
+            if result.submitted == {name: nb.sha256 for name, nb in notebooks.items()}:
                 kept[sid] = result
     return kept
 
@@ -172,7 +150,7 @@ def _run(pool, todo, students, tests, settings, save, progress):
             except Exception as err:  # a worker that died takes no other student with it
                 result = _crashed(sid, students[sid], tests, f"the grading worker failed: {err!r}")
             save(sid, result)
-            progress.done(f"  {sid}: {result['status']} {result['score']:g}/{result['max_score']:g}")
+            progress.done(f"  {sid}: {result.status} {result.score:g}/{result.max_score:g}")
 
 
 def _workers(scheduler, jobs):
@@ -188,8 +166,7 @@ def _local_pool(jobs):
     try:
         yield pool
     except BaseException:
-        for worker in list((pool._processes or {}).values()):  # no public API stops running workers before 3.14
-            worker.kill()
+        kill_pool_workers(pool)
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown()
@@ -208,42 +185,19 @@ def _cluster(scheduler):
 
 
 def _crashed(sid, notebooks, tests, reason):
-    return dict(student_id=sid, status="crashed", errors=[reason], score=0.0,
-                notebooks={name: dict(status="crashed", reason=reason) for name in notebooks},
-                max_score=sum(points for _, _, points in tests), feedback={}, autograded={},
-                submitted={name: nb.sha256 for name, nb in notebooks.items()},
-                tests={test_id: dict(score=0.0, max_score=points, message=reason) for _, test_id, points in tests})
+    return StudentResult(sid, "crashed", score=0.0, max_score=sum(points for _, _, points in tests), errors=[reason],
+                         notebooks={name: NotebookResult("crashed", reason) for name in notebooks},
+                         submitted={name: nb.sha256 for name, nb in notebooks.items()},
+                         tests={test_id: TestResult(0.0, points, reason) for _, test_id, points in tests})
 
 
-def _unrecorded(root, results):
-    """The results whose student the course's gradebook does not have."""
-    with Gradebook(course.gradebook_url(root)) as gb:
-        recorded = {student.id for student in gb.students}
-    return [result for sid, result in results.items() if sid not in recorded]
-
-
-def _record(root, out, result):
-    """Copy one student's graded notebooks into the class gradebook, feedback into DIR/feedback."""
-    sid = result["student_id"]
-    feedback = out / "feedback" / sid
-    shutil.rmtree(feedback, ignore_errors=True)
-    feedback.mkdir(parents=True)
-    for filename, html in result["feedback"].items():
-        write_atomic(feedback / filename, html)
-    graded = root / "autograded" / sid / ASSIGNMENT
-    graded.mkdir(parents=True, exist_ok=True)
-    db_url = course.gradebook_url(root)
-    with Gradebook(db_url) as gb:
-        gb.update_or_create_student(sid)
-        gb.update_or_create_submission(ASSIGNMENT, sid)
-        for name in set(NOTEBOOKS) - set(result["autograded"]):  # not gradable: zero, nothing to review
-            for grade in gb.find_submission_notebook(name, ASSIGNMENT, sid).grades:
-                grade.auto_score, grade.needs_manual_grade = 0, False
-        gb.db.commit()
-    for name, text in result["autograded"].items():
-        write_atomic(graded / f"{name}.ipynb", text)
-        resources = {"nbgrader": dict(db_url=db_url, assignment=ASSIGNMENT, notebook=name, student=sid)}
-        SaveAutoGrades().preprocess(nbformat.reads(text, as_version=4), resources)
+def _write_feedback(out, result):
+    """The student's feedback pages, in DIR/feedback/<id>/, replacing an earlier run's."""
+    folder = out / "feedback" / result.student_id
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for filename, html in result.feedback.items():
+        write_atomic(folder / filename, html)
 
 
 def _write_tables(out, results, tests):
@@ -252,11 +206,9 @@ def _write_tables(out, results, tests):
     writer = csv.writer(table, lineterminator="\n")
     writer.writerow(["student_id", "status", "score", "max_score", *test_ids])
     for sid, r in results.items():
-        writer.writerow([sid, r["status"], f"{r['score']:g}", f"{r['max_score']:g}",
-                         *(f"{r['tests'][t]['score']:g}" for t in test_ids)])
+        writer.writerow([sid, r.status, f"{r.score:g}", f"{r.max_score:g}", *(f"{r.tests[t].score:g}" for t in test_ids)])
     write_atomic(out / "grades.csv", table.getvalue())
-    keep = ("status", "score", "max_score", "tests", "errors", "notebooks")
-    students = {sid: {key: r[key] for key in keep} for sid, r in results.items()}
+    students = {sid: r.summary() for sid, r in results.items()}
     write_atomic(out / "grades.json", json.dumps({"students": students}, indent=2) + "\n")
 
 
@@ -264,7 +216,7 @@ def format_table(results):
     """A plain-text grade table for the terminal."""
     lines = [f"{'student':<20} {'status':<8} {'score':>11}  reason"]
     for sid, r in results.items():
-        reason = r["errors"][0] if r["errors"] and r["status"] != "ok" else ""
-        lines.append(f"{sid:<20} {r['status']:<8} {r['score']:>5g}/{r['max_score']:<5g}  {reason[:90]}")
+        reason = r.errors[0] if r.errors and r.status != "ok" else ""
+        lines.append(f"{sid:<20} {r.status:<8} {r.score:>5g}/{r.max_score:<5g}  {reason[:90]}")
     return "\n".join(lines)
 

@@ -1,7 +1,7 @@
 """Grade one student: nbgrader autograde and feedback in a private course directory.
 
 Everything a worker needs comes in its arguments and everything it produces goes back in the returned
-dict, so the same function runs in a local process pool or on a Dask worker, and only the caller writes
+record (records.StudentResult), so the same function runs in a local process pool or on a Dask worker, and only the caller writes
 the class's gradebook and result files.
 """
 import json
@@ -15,15 +15,10 @@ import nbformat
 from nbgrader.api import Gradebook
 from traitlets.config import Config
 
-from . import course
-from .course import ASSIGNMENT, NOTEBOOKS
-from .submissions import gradable
-
-SEVERITY = ("ok", "timeout", "crashed", "invalid", "missing")
-
-
-def worst(statuses):
-    return max(statuses, key=SEVERITY.index, default="ok")
+from .. import course
+from ..course import ASSIGNMENT, NOTEBOOKS
+from ..records import NotebookResult, StudentResult, TestResult, worst
+from ..submissions import gradable
 
 
 def grade_student(student_id, notebooks, tests, settings):
@@ -39,7 +34,7 @@ def grade_student(student_id, notebooks, tests, settings):
             (root / "gradebook.db").write_bytes(settings["gradebook"])
             states = _autograde(root, work, student_id, notebooks, seed, settings)
         result = _collect(root, student_id, notebooks, tests, states)
-        result.update(seed=seed, seconds=round(time.monotonic() - started, 2))
+        result.seed, result.seconds = seed, round(time.monotonic() - started, 2)
         return result
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -60,7 +55,7 @@ def _autograde(root, work, student_id, notebooks, seed, settings):
     """Run nbgrader autograde + generate_feedback; return notebook → {status, reason} of execution."""
     import torch  # here: a student with nothing to run is graded without torch and the checks
 
-    from .preprocessors import state_path
+    from .execute import state_path
 
     torch.set_num_threads(1)  # one core per worker: threads would only contend with the other workers
     submitted = root / "submitted" / student_id / ASSIGNMENT
@@ -86,35 +81,36 @@ def _autograde(root, work, student_id, notebooks, seed, settings):
 
 
 def _collect(root, student_id, notebooks, tests, states):
-    """The student's row: statuses, per-test scores and messages, feedback and graded notebooks."""
+    """The student's record: statuses, per-test scores and messages, feedback and graded notebooks."""
     per_notebook, errors = {}, []
     for name, nb in notebooks.items():
         status, reason = nb.status, nb.reason
         if status == "ok" and name in states:
             status, reason = states[name]["status"], states[name]["reason"]
-        per_notebook[name] = dict(status=status, reason=reason)
+        per_notebook[name] = NotebookResult(status, reason)
         errors += [reason] if reason else []
         errors += [f"{name}: {note}" for note in nb.notes]
-    result = dict(student_id=student_id, status=worst(nb["status"] for nb in per_notebook.values()), errors=errors,
-                  notebooks=per_notebook, tests={}, feedback={}, autograded={},
-                  submitted={name: nb.sha256 for name, nb in notebooks.items()})
+    autograded, feedback, cells = {}, {}, {}
     graded_dir = root / "autograded" / student_id / ASSIGNMENT
-    cells = {}
     for name in NOTEBOOKS:
         path = graded_dir / f"{name}.ipynb"
         if path.exists() and not states.get(name, {}).get("failed"):
-            result["autograded"][name] = path.read_text()
-            cells.update(_test_outputs(nbformat.reads(result["autograded"][name], as_version=4)))
-            feedback = root / "feedback" / student_id / ASSIGNMENT / f"{name}.html"
-            if feedback.exists():
-                result["feedback"][f"{name}.html"] = feedback.read_text()
-    scores = _scores(root, student_id, result["autograded"])
+            autograded[name] = path.read_text()
+            cells.update(_test_outputs(nbformat.reads(autograded[name], as_version=4)))
+            page = root / "feedback" / student_id / ASSIGNMENT / f"{name}.html"
+            if page.exists():
+                feedback[f"{name}.html"] = page.read_text()
+    scores = _scores(root, student_id, autograded)
+    results = {}
     for notebook, test_id, points in tests:
         message = cells.get(test_id) if test_id in scores else _absent(notebooks[notebook])
-        result["tests"][test_id] = dict(score=scores.get(test_id, 0.0), max_score=points, message=message or "")
-    result["score"] = sum(t["score"] for t in result["tests"].values())
-    result["max_score"] = sum(t["max_score"] for t in result["tests"].values())
-    return result
+        results[test_id] = TestResult(scores.get(test_id, 0.0), points, message or "")
+    return StudentResult(student_id, worst(nb.status for nb in per_notebook.values()),
+                         score=sum(t.score for t in results.values()),
+                         max_score=sum(t.max_score for t in results.values()),
+                         tests=results, notebooks=per_notebook, errors=errors,
+                         submitted={name: nb.sha256 for name, nb in notebooks.items()},
+                         feedback=feedback, autograded=autograded)
 
 
 def _absent(nb):
