@@ -45,13 +45,20 @@ def _grade(args):
               "notebooks.", file=sys.stderr)
     try:
         results = grade_class(args.submissions, args.out, jobs=args.jobs, sandboxed=not args.no_sandbox,
-                              regrade=args.regrade, scheduler=args.scheduler, bar=sys.stderr.isatty())
+                              regrade=_regrade(args.regrade), scheduler=args.scheduler, bar=sys.stderr.isatty())
     except (SandboxError, SubmissionsError, GradeError) as err:
         sys.exit(f"hw4 grade: {err}")
     print(format_table(results))
     print(f"\nwrote {os.path.join(args.out, 'grades.csv')}, grades.json and feedback/")
     if args.similarity:
         similarity(args)
+
+
+def _regrade(ids):
+    """--regrade alone: everyone; --regrade ID...: those students; absent: nobody graded already."""
+    if ids is None:
+        return False
+    return set(ids) if ids else True
 
 
 def similarity(args):
@@ -73,7 +80,7 @@ def demo(args):
     submissions = demo_class(os.path.join(out, "submissions"))
     print(f"sample class written to {submissions}")
     args.submissions, args.out = submissions, os.path.join(out, "graded")
-    args.jobs, args.regrade, args.scheduler, args.similarity = None, True, None, False
+    args.jobs, args.regrade, args.scheduler, args.similarity = None, [], None, False
     grade(args)
 
 
@@ -110,7 +117,8 @@ def register(commands):
     sub.add_argument("submissions", metavar="SUBMISSIONS")
     sub.add_argument("--out", default="graded", metavar="DIR", help="where results go (default: graded)")
     sub.add_argument("--jobs", type=int, default=None, metavar="N", help="students at once (default: CPU cores + 1)")
-    sub.add_argument("--regrade", action="store_true", help="regrade students graded by an earlier run")
+    sub.add_argument("--regrade", nargs="*", metavar="ID", help="grade again students graded by an earlier run: "
+                                                                 "those named, or everyone when none is named")
     sub.add_argument("--scheduler", metavar="ADDRESS", help="grade on this Dask cluster instead of locally")
     sub.add_argument("--no-sandbox", action="store_true", help="run student code unconfined (unsafe)")
     sub.add_argument("--similarity", action="store_true", help="also write the similarity report to DIR")

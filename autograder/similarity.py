@@ -7,7 +7,6 @@ imports, visible tests). A pair's score is the share of both answers' fingerprin
 match the other's: per notebook, and pooled over the notebooks both students answered.
 """
 import csv
-import html
 import io
 from itertools import combinations
 from pathlib import Path
@@ -16,8 +15,10 @@ import nbformat
 import numpy as np
 from copydetect import CodeFingerprint, compare_files
 from copydetect.utils import highlight_overlap
+from markupsafe import Markup
 
 from .course import NOTEBOOKS, student_notebooks
+from .pages import render
 from .submissions import find_students, read_student
 
 NOISE = 25  # the shortest run of normalised characters that counts as shared code (copydetect's default)
@@ -135,61 +136,25 @@ def _fmt(score):
     return "" if score is None else f"{score:.4f}"
 
 
-STYLE = """
-body { font-family: sans-serif; margin: 2em; }
-table { border-collapse: collapse; } td, th { border: 1px solid #ccc; padding: 0.2em 0.6em; }
-.side { display: flex; gap: 1em; } .side > div { flex: 1; min-width: 0; }
-pre { background: #f6f6f6; padding: 0.5em; overflow-x: auto; font-size: 0.85em; }
-.match { background: #ffd27f; }
-"""
-
-
 def _html(pairs, answers, skipped):
-    top = [pair for pair in pairs if pair["score"] > 0][:TOP_PAIRS]
-    parts = ["<!DOCTYPE html>", "<html><head><meta charset='utf-8'><title>hw4 similarity</title>",
-             f"<style>{STYLE}</style></head><body>", "<h1>Similarity of the students' answers</h1>",
-             "<p>Scores are the share of two students' answer code (starter code and tests removed; names, "
-             "comments and spacing ignored) found in the other's. They are evidence for a person to read, "
-             "not a verdict: read the highlighted code below before drawing any conclusion.</p>",
-             _summary_table(pairs[:TOP_PAIRS])]
-    parts += [_pair_section(pair, answers) for pair in top]
-    parts.append(_skipped_section(skipped))
-    parts.append("</body></html>\n")
-    return "\n".join(parts)
+    shown = [dict(pair, columns=_columns(pair, answers)) for pair in pairs if pair["score"] > 0][:TOP_PAIRS]
+    return render("similarity.html.j2", notebooks=NOTEBOOKS, table=pairs[:TOP_PAIRS], shown=shown, fmt=_fmt,
+                  skipped=[(sid, name, reason) for sid, reasons in sorted(skipped.items())
+                           for name, reason in reasons.items()])
 
 
-def _summary_table(pairs):
-    header = "".join(f"<th>{name}</th>" for name in ("student a", "student b", "score", *NOTEBOOKS))
-    rows = []
-    for pair in pairs:
-        cells = [pair["student_a"], pair["student_b"], _fmt(pair["score"])]
-        cells += [_fmt(pair["notebooks"].get(name)) for name in NOTEBOOKS]
-        rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
-    return f"<h2>Most similar pairs</h2><table><tr>{header}</tr>{''.join(rows)}</table>"
-
-
-def _pair_section(pair, answers):
+def _columns(pair, answers):
+    """Notebook → grade id → the two students' answers, each with the code matching the other's highlighted."""
     a, b = pair["student_a"], pair["student_b"]
-    parts = [f"<h2>{html.escape(a)} and {html.escape(b)}: {_fmt(pair['score'])}</h2>"]
-    for name, score in pair["notebooks"].items():
-        parts.append(f"<h3>{name}: {_fmt(score)}</h3>")
-        for grade_id, (slices_a, slices_b) in pair["matches"][name].items():
-            parts.append(f"<h4>{html.escape(grade_id)}</h4><div class='side'>"
-                         f"{_code_column(a, answers[a][name][grade_id].raw_code, slices_a)}"
-                         f"{_code_column(b, answers[b][name][grade_id].raw_code, slices_b)}</div>")
-    return "\n".join(parts)
+    return {name: {grade_id: [(a, _highlighted(answers[a][name][grade_id].raw_code, slices_a)),
+                              (b, _highlighted(answers[b][name][grade_id].raw_code, slices_b))]
+                   for grade_id, (slices_a, slices_b) in matches.items()}
+            for name, matches in pair["matches"].items()}
 
 
-def _code_column(student, code, slices):
-    """One student's answer with the code matching the other student's highlighted."""
-    if slices.size:
-        code, _ = highlight_overlap(code, slices.astype(int), "<span class='match'>", "</span>", escape_html=True)
-    else:
-        code = html.escape(code)
-    return f"<div><b>{html.escape(student)}</b><pre>{code}</pre></div>"
-
-
-def _skipped_section(skipped):
-    items = [f"<li>{html.escape(sid)}, {name}: {html.escape(reason)}</li>"
-             for sid, reasons in sorted(skipped.items()) for name, reason in reasons.items()]
-    return "<h2>Not compared</h2><ul>" + "".join(items) + "</ul>" if items else ""
+def _highlighted(code, slices):
+    """``code``, escaped, with the ``slices`` that match the other student's marked."""
+    if not slices.size:
+        return Markup.escape(code)
+    marked, _ = highlight_overlap(code, slices.astype(int), "<span class='match'>", "</span>", escape_html=True)
+    return Markup(marked)

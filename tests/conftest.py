@@ -12,6 +12,7 @@ import autograder  # noqa: F401 (first: it spares each test process a slow impor
 import catalog_kl
 import classroom
 from autograder.coordinator.grade import grade_class
+from autograder.records import StudentResult
 from autograder.release import release
 from autograder.samples import reference_answers, write_submission
 
@@ -107,7 +108,9 @@ def small_graded(small_class, tmp_path_factory):
     process = subprocess.run([HW4, "grade", small_class, "--out", "cli", "--jobs", "2", "--similarity"],
                              capture_output=True, text=True, timeout=600, cwd=cwd)
     assert process.returncode == 0, process.stderr
-    return Run(process, cwd / "cli", json.loads((cwd / "cli" / "grades.json").read_text())["students"])
+    students = json.loads((cwd / "cli" / "grades.json").read_text())["students"]
+    return Run(process, cwd / "cli", {sid: StudentResult.from_json({"student_id": sid, **entry})
+                                      for sid, entry in students.items()})
 
 
 @pytest.fixture(scope="session")

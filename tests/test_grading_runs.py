@@ -1,5 +1,6 @@
 """Grading runs: parallel equals sequential, interrupted runs resume, --regrade redoes, the CLI, the sandbox switch."""
 import html
+import json
 import os
 import re
 import shutil
@@ -14,6 +15,7 @@ from nbgrader.api import Gradebook
 from autograder import course, sandbox, workarounds
 from autograder.course import SOURCE, autograded_tests
 from autograder.coordinator.grade import grade_class
+from autograder.coordinator.runs import GradeError
 from autograder.submissions import read_student
 from autograder.worker.student import grade_student
 from autograder.zygote import Zygote
@@ -36,6 +38,22 @@ def test_interrupted_run_grades_only_what_is_missing(small_class, small_graded, 
     log.clear()
     grade_class(small_class, out, jobs=1, regrade=True, log=log.append)
     assert log[0].startswith("grading 4 of 4 students")
+
+
+def test_regrading_one_student_leaves_the_others_untouched(small_class, small_graded, tmp_path):
+    out = shutil.copytree(small_graded.out, tmp_path / "out")
+    others = [path for path in out.rglob("*") if path.is_file() and "wrong" not in path.parts
+              and path.name not in ("wrong.json", "grades.csv", "grades.json", "gradebook.db", "report.html")]
+    before = {path: (path.read_bytes(), path.stat().st_mtime_ns) for path in others}
+    log = []
+    regraded = grade_class(small_class, out, jobs=1, regrade={"wrong"}, log=log.append)
+    assert log[0].startswith("grading 1 of 4 students")
+    assert summary(regraded) == summary(small_graded.results)
+    seed_before = json.loads((small_graded.out / "results" / "wrong.json").read_text())["seed"]
+    assert regraded["wrong"].seed != seed_before  # graded again, on fresh inputs
+    assert {path: (path.read_bytes(), path.stat().st_mtime_ns) for path in others} == before
+    with pytest.raises(GradeError, match="not in"):
+        grade_class(small_class, out, jobs=1, regrade={"nobody"}, log=log.append)
 
 
 def test_saved_results_missing_from_the_gradebook_are_recorded_by_the_next_run(small_class, small_graded, tmp_path):

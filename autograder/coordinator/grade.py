@@ -52,6 +52,9 @@ def grade_class(submissions, out, jobs=None, sandboxed=True, regrade=False, sche
 def _grade_class(submissions, out, jobs, sandboxed, regrade, scheduler, log, bar, execute):
     students = {sid: read_student(entry) for sid, entry in find_students(submissions).items()}
     people = {sid: Student(sid) for sid in students}
+    unknown = sorted(set(regrade) - set(students)) if isinstance(regrade, (set, list, tuple)) else []
+    if unknown:
+        raise GradeError(f"--regrade names students who are not in {submissions}: {', '.join(unknown)}")
     results_dir = out / "results"
     results = _earlier_results(results_dir, students, regrade)
     todo = [sid for sid in students if sid not in results]
