@@ -21,15 +21,12 @@ def release(args):
 
 
 def grade(args):
-    from .coordinator.runs import interruptible, interruption
+    from .coordinator.runs import Interrupted, interruptible
 
     try:
         with interruptible():  # already during the imports, which take seconds
             _grade(args)
-    except BaseException as err:
-        stop = interruption(err)
-        if stop is None:
-            raise
+    except Interrupted as stop:
         print(stop, file=sys.stderr)
         sys.exit(128 + stop.signum)  # as the shell reports a process killed by that signal
 

@@ -37,7 +37,8 @@ class Interrupted(BaseException):
 @contextmanager
 def interruptible():
     """SIGINT and SIGTERM raise :class:`Interrupted` in this block. From the first on, both are ignored,
-    so that stopping the workers and saying so cannot themselves be interrupted."""
+    so that stopping the workers and saying so cannot themselves be interrupted. Whatever error a library
+    raised instead, once a stop signal came, leaves the block as that :class:`Interrupted`."""
     def stop(signum, _frame):
         for other in STOP_SIGNALS:
             signal.signal(other, signal.SIG_IGN)
@@ -48,6 +49,11 @@ def interruptible():
     previous = {signum: signal.signal(signum, stop) for signum in STOP_SIGNALS}
     try:
         yield
+    except BaseException as err:
+        stop = interruption(err)
+        if stop is None:
+            raise
+        raise stop from None
     finally:  # a caller that goes on (a test, a notebook) gets its own handlers back
         for signum, handler in previous.items():
             signal.signal(signum, handler)
