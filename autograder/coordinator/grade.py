@@ -39,9 +39,9 @@ def grade_class(submissions, out, jobs=None, sandboxed=True, regrade=False, sche
     """Grade every student in ``submissions``; return student id → :class:`records.StudentResult`.
 
     ``regrade``: True to grade everyone again, or the ids of the students to grade again (the others keep
-    the results of an earlier run). ``bar``: show a progress bar (on a terminal). SIGINT and SIGTERM raise :class:`Interrupted`, after the
-    workers are stopped. ``execute``: settings of SandboxedExecute (wall_seconds, memory_bytes, timeout,
-    warm_kernels)."""
+    the results of an earlier run). ``bar``: show a progress bar (on a terminal). SIGINT and SIGTERM raise
+    :class:`Interrupted`, after the workers are stopped. ``execute``: settings of SandboxedExecute
+    (wall_seconds, memory_bytes, timeout, warm_kernels)."""
     out = Path(out).resolve()  # the kernels run elsewhere: relative paths would point nowhere there
     with interruptible(), _writing_to(out):
         out.mkdir(parents=True, exist_ok=True)
