@@ -4,12 +4,15 @@ A submission is the released student notebook with some solution cells filled in
 answer (taken from the source notebook), or with any code given by grade id. Both come from the source
 notebooks installed with this package, so this works wherever the package does.
 """
+import csv
+import io
 from pathlib import Path
 
 import nbformat
 from nbgrader import utils
 
 from .course import NOTEBOOKS, SOURCE, student_notebooks
+from .files import write_atomic, write_zip
 
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 
@@ -50,15 +53,51 @@ CHEAT = '''def kl_mvn(mu1, Sigma1, mu2, Sigma2):
     return torch.zeros(torch.broadcast_shapes(mu1.shape[:-1], mu2.shape[:-1]), dtype=mu1.dtype)'''
 
 
-def demo_class(dest):
-    """A small class showing every kind of row: full marks, blanks, partial, broken, missing, cheating."""
-    dest = Path(dest)
+def notebook_bytes(name, answers):
+    """The bytes of the released notebook ``name`` answered with ``answers``, as Jupyter saves it."""
+    return nbformat.writes(student_notebook(name, answers)).encode()
+
+
+def demo_class():
+    """A small class showing every kind of row: full marks, blanks, partial, broken, missing, cheating,
+    a resubmission and a late hand-in. Canvas user id → (name as Canvas sorts it, files, late)."""
     full = {name: reference_answers(name) for name in NOTEBOOKS}
-    write_submission(dest / "ada", full)
-    write_submission(dest / "ben", {name: {} for name in NOTEBOOKS})
-    write_submission(dest / "cy", {"KL_derivation": full["KL_derivation"], "VAE": {}})
-    write_submission(dest / "dee", {"KL_derivation": full["KL_derivation"]})
-    (dest / "dee" / "VAE.ipynb").write_text('{"cells": [ this is not JSON')
-    (dest / "eve").mkdir(parents=True, exist_ok=True)
-    write_submission(dest / "fay", {"KL_derivation": {**full["KL_derivation"], "kl_mvn": CHEAT}, "VAE": full["VAE"]})
-    return dest
+    blank = {f"{name}.ipynb": notebook_bytes(name, {}) for name in NOTEBOOKS}
+    cheat = {**full["KL_derivation"], "kl_mvn": CHEAT}
+    return {
+        1001: ("Lovelace, Ada", {f"{name}.ipynb": notebook_bytes(name, full[name]) for name in NOTEBOOKS}, False),
+        # Ben uploaded twice: Canvas numbers the second VAE.ipynb "VAE-1.ipynb"; the latest counts
+        1002: ("Babbage, Ben", {**blank, "VAE-1.ipynb": blank["VAE.ipynb"]}, False),
+        1003: ("Young, Cy", {"KL_derivation.ipynb": notebook_bytes("KL_derivation", full["KL_derivation"]),
+                             "VAE.ipynb": blank["VAE.ipynb"]}, True),
+        1004: ("Dee, Dee", {"KL_derivation.ipynb": notebook_bytes("KL_derivation", full["KL_derivation"]),
+                            "VAE.ipynb": b'{"cells": [ this is not JSON'}, False),
+        1005: ("Evans, Eve", {}, False),  # handed in nothing: only the roster knows her
+        1006: ("Fay, Fay", {"KL_derivation.ipynb": notebook_bytes("KL_derivation", cheat),
+                            "VAE.ipynb": notebook_bytes("VAE", full["VAE"])}, False),
+    }
+
+
+def canvas_download(path, students, first_submission=50001):
+    """Write ``students`` (demo_class's shape) as Canvas's "Download Submissions" zip names its files:
+    ``<sortable name>[_LATE]_<user id>_<submission id>_<file name>`` (see docs/lms.md)."""
+    entries = {}
+    for offset, (user_id, (name, files, late)) in enumerate(sorted(students.items())):
+        sortable = "".join(ch for ch in name.lower() if ch.isalnum())
+        for filename, data in files.items():
+            entries[f"{sortable}{'_LATE' if late else ''}_{user_id}_{first_submission + offset}_{filename}"] = data
+    write_zip(path, entries)
+    return Path(path)
+
+
+def canvas_roster(path, students, assignment, points):
+    """Write the gradebook CSV Canvas exports for ``students``, with ``assignment``'s column (out of ``points``)
+    still empty."""
+    rows = [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", assignment],
+            ["    Points Possible", "", "", "", "", f"{points:g}"]]
+    rows += [[name, str(user_id), f"S{user_id}", f"student{user_id}@example.edu", "HW section 1", ""]
+             for user_id, (name, _, _) in sorted(students.items())]
+    table = io.StringIO()
+    csv.writer(table, lineterminator="\n").writerows(rows)
+    write_atomic(path, table.getvalue())
+    return Path(path)
