@@ -81,6 +81,20 @@ def demo(args):
     grade(args)
 
 
+def export(args):
+    from .export import ExportError
+    from .export import export as run
+
+    try:
+        paths, notes = run(args.dir, args.to, roster=args.roster, assignment=args.assignment, dest=args.out,
+                           ungraded=args.ungraded)
+    except ExportError as err:
+        sys.exit(f"hw4 export: {err}")
+    for note in notes:
+        print(f"note: {note}")
+    print(f"wrote {', '.join(map(str, paths))}; rewrote {os.path.join(args.dir, 'grades.csv')} and grades.json")
+
+
 def results(args):
     from .course import find_root
     from .results import make_results
@@ -125,6 +139,21 @@ def register(commands):
     sub.add_argument("submissions", metavar="SUBMISSIONS")
     sub.add_argument("--out", default="similarity", metavar="DIR", help="where the report goes (default: similarity)")
     sub.set_defaults(run=similarity)
+
+    sub = commands.add_parser("export", help="write the final grades (autograded + hand-graded - late penalty) "
+                                             "for an LMS, without grading again")
+    sub.add_argument("dir", metavar="DIR", help="the graded class: hw4 grade's --out")
+    sub.add_argument("--to", required=True, metavar="FORMAT", help="canvas, moodle or csv (each a module of "
+                                                                  "autograder/export/)")
+    sub.add_argument("--roster", metavar="FILE", help="the LMS's class list to fill in: Canvas's gradebook "
+                                                     "export, or Moodle's grading worksheet")
+    sub.add_argument("--assignment", default="", metavar="NAME", help='Canvas\'s column for this homework, as '
+                     'its gradebook export titles it, e.g. "HW4 (12345)" (default: found in the roster, else hw4)')
+    sub.add_argument("--out", metavar="FILE", help="where the export goes (default: DIR/export/)")
+    sub.add_argument("--ungraded", choices=("blank", "zero"), default="blank",
+                     help="the LMS grade of a student not yet graded by hand: left blank (default), or "
+                          "the total without the hand-graded part")
+    sub.set_defaults(run=export)
 
     sub = commands.add_parser("demo", help="grade a sample class and print the grade table")
     sub.add_argument("--out", metavar="DIR", help="where the class and its grades go (default: demo/ in the "
