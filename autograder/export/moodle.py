@@ -98,6 +98,8 @@ def _feedback_zip(request):
     with zipfile.ZipFile(data, "w", zipfile.ZIP_DEFLATED) as archive:
         for g in request.graded:
             sid = g.student.id
+            if request.roster and sid not in names:  # not a participant of the worksheet's assignment
+                continue
             pages = sorted((request.out / "feedback" / sid).glob("*.html"))
             for page in pages:
                 entry = zipfile.ZipInfo(f"{_folder(names.get(sid) or g.student.name or sid, sid)}/{page.name}",
