@@ -7,12 +7,11 @@ import csv
 import io
 import json
 import shutil
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
+from hw4.cli import main
 from nbgrader.api import Gradebook
 
 from autograder import course, records
@@ -22,7 +21,6 @@ from autograder.export import ExportError, export, write_tables
 from autograder.final import ClassError, load_class
 from autograder.records import Student, StudentResult
 
-HW4 = Path(sys.executable).with_name("hw4")
 DUE = "2026-12-01T23:59-05:00"
 TESTS = autograded_tests()
 AUTO_MAX = sum(points for _, _, points in TESTS)
@@ -61,10 +59,11 @@ def nbgrader_course(tmp_path_factory):
     return root
 
 
-@pytest.fixture
-def graded(tmp_path, nbgrader_course):
+@pytest.fixture(scope="module")
+def graded_once(tmp_path_factory, nbgrader_course):
     """DIR after `hw4 grade` with a deadline, 10 %/day, 10 % for a LATE flag and an extension for 1004; the
     TA has graded three derivations."""
+    tmp_path = tmp_path_factory.mktemp("graded")
     out = tmp_path / "graded"
     shutil.copytree(nbgrader_course, out / "course")
     (out / "results").mkdir()
@@ -84,6 +83,12 @@ def graded(tmp_path, nbgrader_course):
     policy_from_options(due=DUE, late_policy="10%/day", flagged_penalty="10%", extensions=str(extensions)).save(out)
     write_tables(out, load_class(out))  # as `hw4 grade` ends
     return out
+
+
+@pytest.fixture
+def graded(tmp_path, graded_once):
+    """A copy of the graded class, for one test to change."""
+    return Path(shutil.copytree(graded_once, tmp_path / "graded"))
 
 
 def expected_total(sid):
@@ -152,15 +157,13 @@ CANVAS_ROSTER = (  # Canvas's gradebook export: its header, the Manual Posting a
 )
 
 
-def test_hw4_export_to_canvas_fills_the_roster_with_the_final_totals(graded, tmp_path):
+def test_hw4_export_to_canvas_fills_the_roster_with_the_final_totals(graded, tmp_path, capsys):
     roster = tmp_path / "2026-12-06T1200_Grades-VAE_101.csv"
     roster.write_text(CANVAS_ROSTER, encoding="utf-8")
     before = roster.read_bytes()
     ta_grades(graded, "1003", 7)  # hand grading after `hw4 grade`: the export picks it up
-    done = subprocess.run([str(HW4), "export", str(graded), "--to", "canvas", "--roster", str(roster),
-                           "--assignment", "HW4"], check=False, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert "in the roster but handed in nothing, so 0 (missing): 1005" in done.stdout
+    main(["export", str(graded), "--to", "canvas", "--roster", str(roster), "--assignment", "HW4"])
+    assert "in the roster but handed in nothing, so 0 (missing): 1005" in capsys.readouterr().out
     table = rows(graded / "export" / "canvas.csv")
     assert table[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "HW4 (12345)"]
     assert table[1] == ["    Points Possible", "", "", "", "", f"{AUTO_MAX + MANUAL_MAX:g}"]

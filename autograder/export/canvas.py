@@ -17,7 +17,8 @@ from . import ExportError, Output, Sheet, lms_grade, points, table
 NAME = "canvas"
 IDENTITY = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 POINTS_POSSIBLE = "    Points Possible"
-TEST_STUDENT = ("Student, Test", "Test Student")  # Canvas's own student for "Student View"
+TEST_STUDENT = (["Student, Test"], ["Test Student"], ["Student", "Test"])  # Canvas's "Student View" student, as
+# its sortable name, its display name, or LastName and FirstName where the export splits them
 _ASSIGNMENT_ID = re.compile(r"\s*\(\d+\)\s*$")
 
 
@@ -57,12 +58,16 @@ def _from_roster(request, wanted):
     end = header.index("Section") + 1
     id_at = header.index("ID")
     people = [row[:end] + [""] * (end - len(row)) for row in sheet.rows[1:]
-              if len(row) > id_at and row[id_at].strip() and row[0] not in TEST_STUDENT]
+              if len(row) > id_at and row[id_at].strip() and not _test_student(row)]
     graded_ids = {g.student.id for g in request.graded}
     outside = sorted(graded_ids - {row[id_at] for row in people})
     if outside:
         request.notes.append("graded but not in the roster, so not in the import: " + ", ".join(outside))
     return header[:end], people, _column(wanted, header[end:])
+
+
+def _test_student(row):
+    return any(row[:len(name)] == name for name in TEST_STUDENT)
 
 
 def _column(wanted, titles):
