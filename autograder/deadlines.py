@@ -98,7 +98,7 @@ class LateRule:
     @classmethod
     def parse(cls, text):
         terms = {}
-        for term in filter(None, (t.strip() for t in str(text or "").split(","))):
+        for term in filter(None, (t.strip() for t in str(text or "").lower().split(","))):
             key, value = _term(term)
             if key in terms:
                 raise PolicyError(f"late policy {text!r} gives {key} twice")

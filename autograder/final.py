@@ -75,9 +75,10 @@ def read_result(out, sid):
         raise ClassError(f"the result of {sid} ({path}) cannot be read: {err}") from None
 
 
-def load_class(out):
-    """Every student of the class graded in DIR, with their final grade under DIR's saved policy."""
-    ids = class_ids(out)
+def load_class(out, ids=None):
+    """Every student of the class graded in DIR (or those of ``ids``, e.g. the students of the run that is
+    ending, whose results are saved), in that order, with their final grade under DIR's saved policy."""
+    ids = class_ids(out) if ids is None else list(ids)
     if not ids:
         raise ClassError(f"{out} holds no graded students (no {RESULTS}/*.json): grade the class with `hw4 grade`")
     policy = Policy.load(out)

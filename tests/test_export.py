@@ -270,6 +270,16 @@ def test_bad_requests_get_one_clear_error_and_write_nothing(graded, tmp_path):
     assert sorted(p.name for p in graded.iterdir()) == before
 
 
+def test_the_class_is_the_last_runs_or_the_one_named(graded):
+    assert [g.student.id for g in load_class(graded)] == sorted(STUDENTS)  # grades.json's
+    (graded / "grades.json").unlink()
+    (graded / "results" / "0999.json").write_text(json.dumps(result(Student("0999"), 0).to_json()))
+    everyone = load_class(graded)  # every saved result: 0999 is not in the gradebook, so not graded by hand
+    assert [g.student.id for g in everyone] == ["0999", *sorted(STUDENTS)]
+    assert everyone[0].final.manual is None and everyone[0].final.total == AUTO_MAX
+    assert [g.student.id for g in load_class(graded, ["1004", "1001"])] == ["1004", "1001"]
+
+
 def test_an_old_result_without_its_student_record_is_still_exported(graded):
     path = graded / "results" / "1001.json"
     data = json.loads(path.read_text())
