@@ -17,7 +17,7 @@ from nbgrader.api import Gradebook
 from autograder import course, records
 from autograder.course import ASSIGNMENT, autograded_tests
 from autograder.deadlines import policy_from_options
-from autograder.export import ExportError, export, write_tables
+from autograder.export import ExportError, export, moodle, write_tables
 from autograder.final import ClassError, load_class
 from autograder.records import Student, StudentResult
 
@@ -220,11 +220,13 @@ def test_moodle_worksheet_round_trip_keeps_the_other_columns(graded, tmp_path):
     with zipfile.ZipFile(paths[1]) as archive:  # the worksheet's participants who handed in, and only them
         assert archive.namelist() == ["Zoë Łukasiewicz_1001_assignsubmission_file_/VAE.html",
                                       "Jane Smith_1002_assignsubmission_file_/VAE.html"]
+    assert moodle._folder("Seán O_Brien", "1005") == "Seán O Brien_1005_assignsubmission_file_"  # "_" splits
 
 
 def test_moodle_out_of_another_maximum_is_rescaled(graded, tmp_path):
     worksheet = tmp_path / "worksheet.csv"
-    worksheet.write_text(MOODLE_WORKSHEET.replace("53.00", "100.00"), encoding="utf-8")
+    worksheet.write_text(MOODLE_WORKSHEET.replace("53.00", "100.00").replace("Maximum Grade", "Maximum grade"),
+                         encoding="utf-8")
     paths, notes = export(graded, "moodle", roster=worksheet)
     by_id = {row[0]: row for row in rows(paths[0])[1:]}
     assert float(by_id["Participant 1001"][4]) == round(expected_total("1001") * 100 / 53, 2)

@@ -25,8 +25,11 @@ ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the oldest time a zip can hold: the same byt
 
 
 def write(request):
-    sheet = _filled(request) if request.roster else _new_sheet(request)
-    return [Output("moodle.csv", sheet), Output("feedback.zip", _feedback_zip(request))]
+    if not request.roster:
+        return [Output("moodle.csv", _new_sheet(request)), Output("feedback.zip", _feedback_zip(request, None))]
+    worksheet = _worksheet(request.roster)
+    filled = _filled(request, worksheet)
+    return [Output("moodle.csv", filled), Output("feedback.zip", _feedback_zip(request, worksheet))]
 
 
 def _grade(value, scale):
@@ -42,32 +45,40 @@ def _new_sheet(request):
     return table(rows)
 
 
-def _filled(request):
-    sheet = Sheet.read(request.roster, "Moodle grading worksheet")
-    header = sheet.rows[0]
+def _worksheet(path):
+    sheet = Sheet.read(path, "Moodle grading worksheet")
     for title in ("Identifier", "Grade"):
-        if title not in header:
-            raise ExportError(f"{request.roster} is not a Moodle grading worksheet: it has no {title!r} column "
+        if title not in sheet.rows[0]:
+            raise ExportError(f"{path} is not a Moodle grading worksheet: it has no {title!r} column "
                               "(download it from the assignment's 'View all submissions' page)")
-    at = {title: header.index(title) for title in header}
-    if "Feedback comments" not in at:
+    return sheet
+
+
+def _participant(row, header):
+    return row[header.index("Identifier")].removeprefix(PARTICIPANT).strip()
+
+
+def _filled(request, sheet):
+    header = sheet.rows[0]
+    at = {title.casefold(): i for i, title in reversed(list(enumerate(header)))}  # Moodle's capitals vary
+    if "feedback comments" not in at:
         request.notes.append("the worksheet has no 'Feedback comments' column (enable that feedback type in the "
                              "assignment's settings): only grades filled in")
-    scale = _scale(request, sheet.rows[1:], at.get("Maximum Grade"))
+    scale = _scale(request, sheet.rows[1:], at.get("maximum grade"))
     by_id = {g.student.id: g for g in request.graded}
     seen = set()
     for row in sheet.rows[1:]:
         row.extend([""] * (len(header) - len(row)))
-        sid = row[at["Identifier"]].removeprefix(PARTICIPANT).strip()
+        sid = _participant(row, header)
         graded = by_id.get(sid)
         seen.add(sid)
-        row[at["Grade"]] = _grade(0, 1) if graded is None else _grade(lms_grade(graded, request.ungraded), scale)
-        if "Feedback comments" in at:
-            row[at["Feedback comments"]] = NO_SUBMISSION if graded is None else student_summary(graded)
+        row[at["grade"]] = _grade(0, 1) if graded is None else _grade(lms_grade(graded, request.ungraded), scale)
+        if "feedback comments" in at:
+            row[at["feedback comments"]] = NO_SUBMISSION if graded is None else student_summary(graded)
     missing = sorted(set(by_id) - seen)
     if missing:
         request.notes.append("graded but not in the worksheet, so not in the upload: " + ", ".join(missing))
-    return Sheet(sheet.rows, sheet.bom, sheet.newline).data()
+    return sheet.data()
 
 
 def _scale(request, rows, column):
@@ -92,30 +103,25 @@ def _folder(name, sid):
     return f"{clean}_{sid}_assignsubmission_file_"
 
 
-def _feedback_zip(request):
-    names = _roster_names(request)
+def _feedback_zip(request, sheet):
+    names = _full_names(sheet) if sheet else {}
     data = io.BytesIO()
     with zipfile.ZipFile(data, "w", zipfile.ZIP_DEFLATED) as archive:
         for g in request.graded:
             sid = g.student.id
-            if request.roster and sid not in names:  # not a participant of the worksheet's assignment
+            if sheet and sid not in names:  # not a participant of the worksheet's assignment
                 continue
-            pages = sorted((request.out / "feedback" / sid).glob("*.html"))
-            for page in pages:
-                entry = zipfile.ZipInfo(f"{_folder(names.get(sid) or g.student.name or sid, sid)}/{page.name}",
-                                        ZIP_TIME)
+            folder = _folder(names.get(sid) or g.student.name or sid, sid)
+            for page in sorted((request.out / "feedback" / sid).glob("*.html")):
+                entry = zipfile.ZipInfo(f"{folder}/{page.name}", ZIP_TIME)
                 entry.compress_type, entry.external_attr = zipfile.ZIP_DEFLATED, 0o644 << 16
                 archive.writestr(entry, page.read_bytes())
     return data.getvalue()
 
 
-def _roster_names(request):
-    """Participant id → "Full name" as the worksheet gives it (Moodle's own spelling), if there is one."""
-    if not request.roster:
-        return {}
-    rows = Sheet.read(request.roster, "Moodle grading worksheet").rows
-    header = rows[0]
-    if "Full name" not in header:
-        return {}
-    ident, name = header.index("Identifier"), header.index("Full name")
-    return {row[ident].removeprefix(PARTICIPANT).strip(): row[name] for row in rows[1:] if len(row) > name}
+def _full_names(sheet):
+    """Participant id → "Full name" as the worksheet gives it (Moodle's own spelling)."""
+    header = sheet.rows[0]
+    name = header.index("Full name") if "Full name" in header else None
+    return {_participant(row, header): row[name] if name is not None and len(row) > name else ""
+            for row in sheet.rows[1:]}
