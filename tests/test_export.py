@@ -66,6 +66,7 @@ def graded_once(tmp_path_factory, nbgrader_course):
     tmp_path = tmp_path_factory.mktemp("graded")
     out = tmp_path / "graded"
     shutil.copytree(nbgrader_course, out / "course")
+    (out / ".hw4-grade.lock").touch()  # as every `hw4 grade` leaves it
     (out / "results").mkdir()
     with Gradebook(course.gradebook_url(out / "course")) as gb:
         for sid in STUDENTS:
@@ -266,9 +267,12 @@ def test_bad_requests_get_one_clear_error_and_write_nothing(graded, tmp_path):
     with pytest.raises(ExportError, match="would overwrite the roster"):
         export(graded, "canvas", roster=roster, dest=roster)
     assert roster.read_bytes() == CANVAS_ROSTER.encode()
-    with pytest.raises(ExportError, match="no graded students"):
+    with pytest.raises(ExportError, match="is not a folder"):
         export(tmp_path / "nothing-graded", "csv")
     assert not (tmp_path / "nothing-graded").exists()
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ExportError, match="holds no graded students"):
+        export(tmp_path / "empty", "csv")
     assert sorted(p.name for p in graded.iterdir()) == before
 
 
@@ -280,6 +284,14 @@ def test_the_class_is_the_last_runs_or_the_one_named(graded):
     assert [g.student.id for g in everyone] == ["0999", *sorted(STUDENTS)]
     assert everyone[0].final.manual is None and everyone[0].final.total == AUTO_MAX
     assert [g.student.id for g in load_class(graded, ["1004", "1001"])] == ["1004", "1001"]
+
+
+def test_no_export_while_hw4_grade_writes_to_dir(graded):
+    from autograder.runs import hold_lock
+
+    with hold_lock(graded), pytest.raises(ExportError, match="another hw4 grade"):
+        export(graded, "csv")
+    assert not (graded / "export").exists()
 
 
 def test_an_old_result_without_its_student_record_is_still_exported(graded):

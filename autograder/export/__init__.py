@@ -16,6 +16,7 @@ import importlib
 import io
 import os
 import pkgutil
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -166,19 +167,40 @@ def destinations(outputs, out, dest=None):
 def export(out, to, roster=None, assignment="", dest=None, ungraded="blank"):
     """Rewrite DIR's grades.csv and grades.json with the current hand-graded points, and write the export
     ``to`` names; return (the files written, notes for the instructor). Never grades again."""
-    from ..final import ClassError, load_class
+    from ..final import ClassError
 
     writers = formats()
     if to not in writers:
         raise ExportError(f"no export format {to!r}: choose one of {', '.join(writers)}")
     if ungraded not in UNGRADED:
         raise ExportError(f"--ungraded {ungraded!r}: choose one of {', '.join(UNGRADED)}")
+    if not Path(out).is_dir():
+        raise ExportError(f"{out} is not a folder: give the folder `hw4 grade --out` wrote")
     try:
-        graded = load_class(out)
+        with _alone(out):
+            return _export(out, writers[to], roster, assignment, dest, ungraded)
     except (ClassError, ValueError) as err:
         raise ExportError(str(err)) from None
+
+
+@contextmanager
+def _alone(out):
+    """No `hw4 grade` writes to DIR meanwhile: it holds the same lock while it grades."""
+    from ..runs import GradeError, hold_lock
+
+    try:
+        with hold_lock(out):
+            yield
+    except GradeError as err:
+        raise ExportError(str(err)) from None
+
+
+def _export(out, writer, roster, assignment, dest, ungraded):
+    from ..final import load_class
+
+    graded = load_class(out)
     request = Request(Path(out), graded, Path(roster) if roster else None, assignment, ungraded)
-    outputs = writers[to].write(request)
+    outputs = writer.write(request)
     paths = destinations(outputs, out, dest)
     if roster and any(p.resolve() == Path(roster).resolve() for p in paths):
         raise ExportError(f"--out would overwrite the roster {roster}: choose another file")
