@@ -19,6 +19,7 @@ from autograder.course import ASSIGNMENT, autograded_tests
 from autograder.deadlines import policy_from_options
 from autograder.export import ExportError, export, moodle, write_tables
 from autograder.final import ClassError, load_class
+from autograder.late_banner import mark_feedback
 from autograder.records import Student, StudentResult
 
 DUE = "2026-12-01T23:59-05:00"
@@ -284,6 +285,18 @@ def test_the_class_is_the_last_runs_or_the_one_named(graded):
     assert [g.student.id for g in everyone] == ["0999", *sorted(STUDENTS)]
     assert everyone[0].final.manual is None and everyone[0].final.total == AUTO_MAX
     assert [g.student.id for g in load_class(graded, ["1004", "1001"])] == ["1004", "1001"]
+
+
+def test_the_feedback_pages_carry_the_current_late_note(graded):
+    class_ = load_class(graded)
+    mark_feedback(graded, class_)
+    page = (graded / "feedback" / "1002" / "VAE.html").read_text(encoding="utf-8")
+    assert "1 day 3 h after the deadline" in page and 'role="note"' in page
+    assert "role=" not in (graded / "feedback" / "1001" / "VAE.html").read_text(encoding="utf-8")  # on time
+    policy_from_options(due="2026-12-03T23:59-05:00").save(graded)  # a later deadline: 1002 is on time
+    mark_feedback(graded, load_class(graded))
+    unmarked = result(*STUDENTS["1002"]).feedback["VAE.html"]
+    assert (graded / "feedback" / "1002" / "VAE.html").read_text(encoding="utf-8") == unmarked
 
 
 def test_no_export_while_hw4_grade_writes_to_dir(graded):
