@@ -3,6 +3,8 @@ import html
 import re
 from pathlib import Path
 
+from .files import write_atomic
+
 BANNER_ID = "hw4-late-note"
 _BODY = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
 _OLD = re.compile(rf'\n<div id="{BANNER_ID}"[^>]*>.*?</div>\n', re.DOTALL)
@@ -28,8 +30,6 @@ def add_late_banner(page, late):
 def mark_feedback(out, graded):
     """Give each student's feedback pages in DIR/feedback/<id>/ the late note of their current final grade
     (and take it off where there is none now); a page already right is left as it is."""
-    from .export import write_atomic  # until the lead's files.py holds it
-
     for student in graded:
         for page in sorted((Path(out) / "feedback" / student.result.student_id).glob("*.html")):
             text = page.read_text(encoding="utf-8")

@@ -220,8 +220,8 @@ def test_moodle_worksheet_round_trip_keeps_the_other_columns(graded, tmp_path):
     assert by_id["Participant 1005"][grade] == "0.00"
     assert any("1003, 1004" in note for note in notes)  # graded, but not in this worksheet
     with zipfile.ZipFile(paths[1]) as archive:  # the worksheet's participants who handed in, and only them
-        assert archive.namelist() == ["Zoë Łukasiewicz_1001_assignsubmission_file_/VAE.html",
-                                      "Jane Smith_1002_assignsubmission_file_/VAE.html"]
+        assert archive.namelist() == ["Jane Smith_1002_assignsubmission_file_/VAE.html",
+                                      "Zoë Łukasiewicz_1001_assignsubmission_file_/VAE.html"]
     assert moodle._folder("Seán O_Brien", "1005") == "Seán O Brien_1005_assignsubmission_file_"  # "_" splits
 
 
@@ -300,7 +300,7 @@ def test_the_feedback_pages_carry_the_current_late_note(graded):
 
 
 def test_no_export_while_hw4_grade_writes_to_dir(graded):
-    from autograder.runs import hold_lock
+    from autograder.coordinator.runs import hold_lock
 
     with hold_lock(graded), pytest.raises(ExportError, match="another hw4 grade"):
         export(graded, "csv")

@@ -14,12 +14,12 @@ from __future__ import annotations
 import csv
 import importlib
 import io
-import os
 import pkgutil
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..files import write_atomic, write_zip
 from ..records import Graded
 
 EXPORT_DIR = "export"  # DIR/export/: where exports go unless --out says otherwise
@@ -36,11 +36,20 @@ class ExportError(RuntimeError):
 
 @dataclass(frozen=True)
 class Output:
-    """One file of an export. The main one's ``name`` is its default file name; any other's is joined with a
-    hyphen to the main one's stem (moodle.csv, moodle-feedback.zip)."""
+    """One file of an export: ``data``, or a zip of ``entries`` (name in the zip → bytes). The main one's
+    ``name`` is its default file name; any other's is joined with a hyphen to the main one's stem (moodle.csv,
+    moodle-feedback.zip)."""
 
     name: str
-    data: bytes
+    data: bytes = b""
+    entries: dict[str, bytes] | None = None
+
+    def write(self, path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if self.entries is None:
+            write_atomic(path, self.data)
+        else:
+            write_zip(path, self.entries)
 
 
 @dataclass
@@ -134,18 +143,6 @@ def table(rows):
     return Sheet(rows).data()
 
 
-def write_atomic(path, data):
-    """Readers never see half a file. (A private copy of grade.py's; the lead is moving it to files.py.)"""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def write_tables(out, graded):
     """Write DIR/grades.csv and DIR/grades.json for ``graded``."""
     from . import grades_csv, grades_json
@@ -186,7 +183,7 @@ def export(out, to, roster=None, assignment="", dest=None, ungraded="blank"):
 @contextmanager
 def _alone(out):
     """No `hw4 grade` writes to DIR meanwhile: it holds the same lock while it grades."""
-    from ..runs import GradeError, hold_lock
+    from ..coordinator.runs import GradeError, hold_lock
 
     try:
         with hold_lock(out):
@@ -207,8 +204,7 @@ def _export(out, writer, roster, assignment, dest, ungraded):
     try:
         write_tables(out, graded)
         for path, output in zip(paths, outputs):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(path, output.data)
+            output.write(path)
     except OSError as err:
         raise ExportError(f"cannot write {err.filename or 'the export'}: {err.strerror}") from None
     waiting = sum(not g.final.manual_graded for g in graded)

@@ -11,9 +11,7 @@ other columns as they were, and its "Last modified (grade)" kept. The zip follow
 importziplib.php: each file in a folder "<full name>_<participant id>_assignsubmission_file_", the name split
 on "_" to find the participant id.
 """
-import io
-import zipfile
-
+from ..files import folder_entries
 from . import ExportError, Output, Sheet, lms_grade, points, student_summary, table
 
 NAME = "moodle"
@@ -21,15 +19,14 @@ HEADER = ("Identifier", "Full name", "Email address", "Status", "Grade", "Maximu
           "Last modified (submission)", "Last modified (grade)", "Feedback comments")
 PARTICIPANT = "Participant "  # Moodle's "hiddenuser" string, before the participant's unique id
 NO_SUBMISSION = "No submission was received for this assignment."
-ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the oldest time a zip can hold: the same bytes on every run
 
 
 def write(request):
     if not request.roster:
-        return [Output("moodle.csv", _new_sheet(request)), Output("feedback.zip", _feedback_zip(request, None))]
+        return [Output("moodle.csv", _new_sheet(request)), Output("feedback.zip", entries=_feedback(request, None))]
     worksheet = _worksheet(request.roster)
     filled = _filled(request, worksheet)
-    return [Output("moodle.csv", filled), Output("feedback.zip", _feedback_zip(request, worksheet))]
+    return [Output("moodle.csv", filled), Output("feedback.zip", entries=_feedback(request, worksheet))]
 
 
 def _grade(value, scale):
@@ -103,20 +100,17 @@ def _folder(name, sid):
     return f"{clean}_{sid}_assignsubmission_file_"
 
 
-def _feedback_zip(request, sheet):
+def _feedback(request, sheet):
+    """The zip's entries: each student's feedback pages in their Moodle folder."""
     names = _full_names(sheet) if sheet else {}
-    data = io.BytesIO()
-    with zipfile.ZipFile(data, "w", zipfile.ZIP_DEFLATED) as archive:
-        for g in request.graded:
-            sid = g.student.id
-            if sheet and sid not in names:  # not a participant of the worksheet's assignment
-                continue
-            folder = _folder(names.get(sid) or g.student.name or sid, sid)
-            for page in sorted((request.out / "feedback" / sid).glob("*.html")):
-                entry = zipfile.ZipInfo(f"{folder}/{page.name}", ZIP_TIME)
-                entry.compress_type, entry.external_attr = zipfile.ZIP_DEFLATED, 0o644 << 16
-                archive.writestr(entry, page.read_bytes())
-    return data.getvalue()
+    entries = {}
+    for g in request.graded:
+        sid = g.student.id
+        if sheet and sid not in names:  # not a participant of the worksheet's assignment
+            continue
+        folder = _folder(names.get(sid) or g.student.name or sid, sid)
+        entries.update(folder_entries(request.out / "feedback" / sid, folder, keep=lambda p: p.suffix == ".html"))
+    return entries
 
 
 def _full_names(sheet):
