@@ -34,21 +34,36 @@ def grade(args):
 def _grade(args):
     from .coordinator.grade import format_table, grade_class
     from .coordinator.runs import GradeError
+    from .deadlines import PolicyError
     from .sandbox import SandboxError
     from .submissions import SubmissionsError
 
+    try:
+        policy = _policy(args)
+    except PolicyError as err:
+        sys.exit(f"hw4 grade: {err}")
     if args.no_sandbox:
         print("WARNING: --no-sandbox: student code runs with YOUR rights, unconfined. Only for trusted "
               "notebooks.", file=sys.stderr)
     try:
         results = grade_class(args.submissions, args.out, jobs=args.jobs, sandboxed=not args.no_sandbox,
-                              regrade=_regrade(args.regrade), scheduler=args.scheduler, bar=sys.stderr.isatty())
+                              regrade=_regrade(args.regrade), scheduler=args.scheduler, bar=sys.stderr.isatty(),
+                              policy=policy)
     except (SandboxError, SubmissionsError, GradeError) as err:
         sys.exit(f"hw4 grade: {err}")
     print(format_table(results))
     print(f"\nwrote {os.path.join(args.out, 'grades.csv')}, grades.json and feedback/")
     if args.similarity:
         similarity(args)
+
+
+def _policy(args):
+    """The deadline options' policy; None when none is given, so that DIR keeps the one it has."""
+    from .deadlines import policy_from_options
+
+    options = dict(due=args.due, late_policy=args.late_policy, flagged_penalty=args.flagged_penalty,
+                   extensions=args.extensions)
+    return policy_from_options(**options) if any(value is not None for value in options.values()) else None
 
 
 def _regrade(ids):
@@ -120,6 +135,8 @@ def _root_option(parser):
 
 
 def register(commands):
+    from .deadlines import add_options as deadlines_options  # light: the standard library only
+
     sub = commands.add_parser("release", help="regenerate the student notebooks and dist/hw4-handout.zip")
     _root_option(sub)
     sub.set_defaults(run=_guarded(release))
@@ -133,6 +150,7 @@ def register(commands):
     sub.add_argument("--scheduler", metavar="ADDRESS", help="grade on this Dask cluster instead of locally")
     sub.add_argument("--no-sandbox", action="store_true", help="run student code unconfined (unsafe)")
     sub.add_argument("--similarity", action="store_true", help="also write the similarity report to DIR")
+    deadlines_options(sub)
     sub.set_defaults(run=grade)
 
     sub = commands.add_parser("similarity", help="compare what students wrote, pair by pair")

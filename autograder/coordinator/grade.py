@@ -7,8 +7,6 @@ stopped at any point (Ctrl-C, SIGTERM, SIGKILL, a full disk) leaves no half file
 with only the students still missing (``regrade`` redoes everyone), recording first any saved result that
 the gradebook lacks.
 """
-import csv
-import io
 import json
 import os
 import shutil
@@ -19,7 +17,10 @@ from pathlib import Path
 
 from .. import sandbox
 from ..course import autograded_tests
+from ..export import write_tables
+from ..final import load_class
 from ..files import write_atomic
+from ..late_banner import mark_feedback
 from ..records import NotebookResult, Student, StudentResult, TestResult
 from ..submissions import find_students, gradable, read_student
 from ..workarounds import kill_pool_workers
@@ -35,17 +36,21 @@ def default_jobs():
 
 
 def grade_class(submissions, out, jobs=None, sandboxed=True, regrade=False, scheduler=None, log=print,
-                bar=False, **execute):
+                bar=False, policy=None, **execute):
     """Grade every student in ``submissions``; return student id → :class:`records.StudentResult`.
 
     ``regrade``: True to grade everyone again, or the ids of the students to grade again (the others keep
-    the results of an earlier run). ``bar``: show a progress bar (on a terminal). SIGINT and SIGTERM raise
+    the results of an earlier run). ``policy``: the deadline and late policy (:class:`deadlines.Policy`), saved
+    in DIR for `hw4 export`; None keeps the one an earlier run saved. ``bar``: show a progress bar (on a
+    terminal). SIGINT and SIGTERM raise
     :class:`Interrupted`, after the workers are stopped. ``execute``: settings of SandboxedExecute
     (wall_seconds, memory_bytes, timeout, warm_kernels)."""
     out = Path(out).resolve()  # the kernels run elsewhere: relative paths would point nowhere there
     with interruptible(), _writing_to(out):
         out.mkdir(parents=True, exist_ok=True)
         with hold_lock(out):
+            if policy is not None:
+                policy.save(out)
             return _grade_class(submissions, out, jobs, sandboxed, regrade, scheduler, log, bar, execute)
 
 
@@ -88,7 +93,7 @@ def _grade_class(submissions, out, jobs, sandboxed, regrade, scheduler, log, bar
             if todo:
                 _run(pool, todo, students, tests, settings, save, Progress(len(todo), log, bar))
         results = {sid: results[sid] for sid in students}  # this class, in folder order
-        _write_tables(out, results, tests)
+        _write_outputs(out, list(results))
     except BaseException as err:
         stop = interruption(err)
         if stop is None:
@@ -203,16 +208,12 @@ def _write_feedback(out, result):
         write_atomic(folder / filename, html)
 
 
-def _write_tables(out, results, tests):
-    test_ids = [test_id for _, test_id, _ in tests]
-    table = io.StringIO()
-    writer = csv.writer(table, lineterminator="\n")
-    writer.writerow(["student_id", "status", "score", "max_score", *test_ids])
-    for sid, r in results.items():
-        writer.writerow([sid, r.status, f"{r.score:g}", f"{r.max_score:g}", *(f"{r.tests[t].score:g}" for t in test_ids)])
-    write_atomic(out / "grades.csv", table.getvalue())
-    students = {sid: r.summary() for sid, r in results.items()}
-    write_atomic(out / "grades.json", json.dumps({"students": students}, indent=2) + "\n")
+def _write_outputs(out, students):
+    """grades.csv and grades.json, and the late notes on the feedback pages, from the class's saved results,
+    the hand-graded points in its gradebook and its late policy: as `hw4 export` rewrites them."""
+    graded = load_class(out, students)
+    write_tables(out, graded)
+    mark_feedback(out, graded)
 
 
 def format_table(results):
