@@ -241,6 +241,8 @@ def test_nbgrader_submitted_folder_keeps_the_timestamp(area):
         (folder / "VAE.ipynb").write_bytes(notebook("VAE"))
         (folder / "timestamp.txt").write_text(stamp)
     (tmp / "course" / "submitted" / "alice" / "hw3").mkdir()  # another assignment's folder
+    (tmp / "course" / "autograded" / "alice" / "hw4").mkdir(parents=True)  # the rest of a course folder
+    (tmp / "course" / "source" / "hw4").mkdir(parents=True)
     for source in (tmp / "course", tmp / "course" / "submitted"):
         intake, rows = read(source)
         assert intake.format == "nbgrader" and list(intake.uploads) == ["alice", "bob"]

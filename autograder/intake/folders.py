@@ -33,7 +33,9 @@ def student_upload(source, folder, student=None):
     """The :class:`Upload` of the student whose entry is ``folder``."""
     upload = Upload(student or Student(id=folder.name))
     what = source.kind(folder) or "a file"
-    if what != "a folder":
+    if what == "nothing":  # only when asked for one folder by its path
+        upload.problem = "the student folder cannot be read (No such file or directory)"
+    elif what != "a folder":
         upload.problem = f"the student folder is {what}, not a folder holding the notebooks"
     elif folder in source.unreadable:
         upload.problem = f"the student folder cannot be read ({source.unreadable[folder]})"

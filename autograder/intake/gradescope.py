@@ -95,12 +95,20 @@ def _latest(uploads):
         by_id.setdefault(upload.student.id, []).append(upload)
     chosen = []
     for sid, versions in sorted(by_id.items()):
-        versions.sort(key=lambda u: u.student.submitted_at)
+        versions.sort(key=lambda u: _instant(u.student.submitted_at))
         latest = versions[-1]
         if len(versions) > 1:
             latest.notes.append(f"in {len(versions)} submissions: graded the latest ({latest.student.submitted_at})")
         chosen.append(latest)
     return chosen
+
+
+def _instant(iso):
+    """A time to sort by (the earliest possible where there is none or it cannot be read)."""
+    try:
+        return datetime.fromisoformat(iso).astimezone(timezone.utc)
+    except ValueError:
+        return datetime.min.replace(tzinfo=timezone.utc)
 
 
 def _iso(value):

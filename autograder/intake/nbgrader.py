@@ -23,14 +23,15 @@ TIMESTAMP = "timestamp.txt"
 
 
 def recognises(source):
-    top = folders.top_names(source)
-    if top == [SUBMITTED] and source.kind(SUBMITTED) == "a folder":
-        return True
-    return any(e.path.name == TIMESTAMP and e.path.parts[1:2] == (ASSIGNMENT,) for e in source.entries)
+    return _submitted(source) is not None or any(_stamped(e.path, 0) for e in source.entries)
 
 
 def read(source):
-    if folders.top_names(source) == [SUBMITTED]:
+    submitted = _submitted(source)
+    notes = []
+    if submitted is not None:
+        others = [name for name in folders.top_names(source) if name != SUBMITTED]
+        notes += [f"read {SUBMITTED}/; ignored the rest: {', '.join(others)}"] if others else []
         source = Source(source.path, source.below(SUBMITTED),
                         {p.relative_to(SUBMITTED): why for p, why in source.unreadable.items()
                          if SUBMITTED in p.parents}, source.is_zip)
@@ -42,7 +43,24 @@ def read(source):
         upload.files = [f for f in upload.files if f.path.name != TIMESTAMP]
         upload.notes += [note] if note else []
         uploads.append(upload)
-    return uploads, []
+    return uploads, notes
+
+
+def _stamped(path, depth):
+    """Whether ``path`` is a ``<student>/hw4/timestamp.txt``, ``depth`` folders below the root."""
+    parts = path.parts[depth:]
+    return len(parts) == 3 and parts[1:] == (ASSIGNMENT, TIMESTAMP)
+
+
+def _submitted(source):
+    """``submitted`` when the root holds nbgrader's ``submitted/<student>/hw4/`` folders (a course folder,
+    or a folder holding just that), else None."""
+    if source.kind(SUBMITTED) != "a folder":
+        return None
+    inside = [e.path for e in source.entries if e.path.parts[0] == SUBMITTED]
+    if any(_stamped(path, 1) or path.parts[2:] == (ASSIGNMENT,) for path in inside):
+        return SUBMITTED
+    return SUBMITTED if folders.top_names(source) == [SUBMITTED] else None
 
 
 def _student(source, folder):

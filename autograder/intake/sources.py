@@ -24,7 +24,7 @@ from ..records import UploadFile
 
 MAX_CLASS_BYTES = 8 * 2**30  # what a whole class's zip may expand to (as read): beyond it, a zip bomb
 MAX_OWN_ZIP_BYTES = len(NOTEBOOKS) * MAX_NOTEBOOK_BYTES  # a zip a student uploaded, and what it may expand to
-MAX_DEPTH = 4  # folder levels listed below the root: submitted/<id>/hw4/<file> is the deepest layout read
+MAX_DEPTH = 5  # folder levels listed below the root: <course>/submitted/<id>/hw4/<file> is the deepest layout read
 MAX_ENTRIES = 100_000
 READ_SUFFIXES = (".ipynb", ".zip", ".yml", ".yaml", ".txt")  # the entries intake may read: notebooks, zips, metadata
 HIDDEN = ("__MACOSX",)  # macOS adds it to every zip it makes: resource forks, never submissions
