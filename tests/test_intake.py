@@ -34,15 +34,17 @@ def digest(data):
 
 
 def write_zip(path, entries):
-    """``entries``: name → bytes, or name → (bytes, unix mode) for links and other special files."""
+    """``entries``: (name, bytes), or (name, (bytes, unix mode[, compression])) for links, special files and
+    entries stored uncompressed."""
     with warnings.catch_warnings():  # zipfile warns of the duplicate names some tests write on purpose
         warnings.simplefilter("ignore")
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
             for name, data in entries:
                 info = zipfile.ZipInfo(name, (2024, 5, 1, 12, 0, 0))
-                data, mode = data if isinstance(data, tuple) else (data, stat.S_IFREG | 0o644)
+                data, mode, method = (*data, zipfile.ZIP_DEFLATED)[:3] if isinstance(data, tuple) else \
+                    (data, stat.S_IFREG | 0o644, zipfile.ZIP_DEFLATED)
                 info.external_attr = mode << 16
-                info.compress_type = zipfile.ZIP_DEFLATED
+                info.compress_type = method
                 zf.writestr(info, data)
     return path
 
@@ -251,6 +253,15 @@ def test_nbgrader_submitted_folder_keeps_the_timestamp(area):
         assert "timestamp.txt could not be read" in notes(rows, "bob")
 
 
+def test_a_zip_of_the_class_folder_is_read_inside_its_folder(area):
+    tmp, read = area
+    wrapped = write_zip(tmp / "class.zip", [("submissions/ada/VAE.ipynb", notebook("VAE")),
+                                            ("submissions/ben/hw4/KL_derivation.ipynb", notebook("KL_derivation"))])
+    one = write_zip(tmp / "one.zip", [("ada/VAE.ipynb", notebook("VAE"))])  # one student, not a wrapper
+    assert list(read(wrapped)[0].uploads) == ["ada", "ben"]
+    assert list(read(one)[0].uploads) == ["ada"]
+
+
 def test_format_recognition_can_be_overridden(area):
     tmp, read = area
     folder = tmp / "class"
@@ -291,9 +302,11 @@ def test_bad_sources_get_one_clear_error(area):
     (tmp / "truncated.zip").write_bytes(good[: len(good) - 40])
     write_zip(tmp / "climbs.zip", [("1001/VAE.ipynb", notebook("VAE")), ("../../evil.ipynb", b"{}")])
     write_zip(tmp / "absolute.zip", [("/etc/cron.d/evil", b"* * * * * root true")])
+    write_zip(tmp / "name.zip", [("café/VAE.ipynb", notebook("VAE"))])  # flagged as UTF-8: then made not UTF-8
+    (tmp / "name.zip").write_bytes((tmp / "name.zip").read_bytes().replace("é".encode(), b"\xc3\x28"))
     (tmp / "pipe").mkdir()
     os.mkfifo(tmp / "pipe" / "fifo")
-    expect = {"missing.zip": "cannot read", "notes.zip": "is not a zip file", "truncated.zip": "truncated or damaged",
+    expect = {"name.zip": "an entry's name is marked UTF-8 but is not", "missing.zip": "cannot read", "notes.zip": "is not a zip file", "truncated.zip": "truncated or damaged",
               "climbs.zip": "paths leave the zip (../../evil.ipynb)", "absolute.zip": "paths leave the zip",
               "pipe/fifo": "neither a folder nor a zip"}
     for name, message in expect.items():
@@ -314,9 +327,14 @@ def test_bad_entries_in_a_zip_each_get_a_row(area, monkeypatch):
         ("bad-own-zip/hw4.zip", b"PK\x03\x04 and then nothing"),
         ("bomb-own-zip/hw4.zip", zip_bytes([(f"{n}.ipynb", b" " * MiB) for n in range(2)])),
         ("fine/VAE.ipynb", notebook("VAE")),
+        ("corrupt/VAE.ipynb", (notebook("VAE", 9), stat.S_IFREG | 0o644, zipfile.ZIP_STORED)),
     ])
+    data = source.read_bytes()
+    source.write_bytes(data.replace(b'"intake_test_version": 9', b'"intake_test_version": 8'))  # fails its CRC
     intake, rows = read(source)
     assert intake.format == "folders"
+    assert reasons(rows, "corrupt")["VAE"][1].startswith("VAE.ipynb cannot be read from")
+    assert "it is damaged (Bad CRC-32" in reasons(rows, "corrupt")["VAE"][1]
     assert reasons(rows, "link")["VAE"] == ("invalid", "VAE.ipynb is a symbolic link, not a notebook file")
     assert reasons(rows, "link-folder")["VAE"] == \
            ("invalid", "the student folder is a symbolic link, not a folder holding the notebooks")

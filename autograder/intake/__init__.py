@@ -11,6 +11,8 @@ import pkgutil
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
+from hw4.course import ASSIGNMENT
+
 from ..records import Upload, UploadFile
 from .sources import IntakeError, Source, hidden, open_source, own_zip
 
@@ -55,8 +57,8 @@ def _recognised(source):
 
 
 def _unwrapped(source, fmt):
-    """The folder inside ``source`` when it holds nothing else and an LMS's layout is found there (many zips
-    wrap their content in one folder); else ``source``."""
+    """The folder inside ``source`` when it holds nothing else and is the class (many zips wrap their content
+    in one folder): an LMS's layout is found there, or the zip holds one folder of student folders."""
     top = {entry.path.parts[0] for entry in source.entries}
     if len(top) != 1 or source.kind(next(iter(top))) != "a folder":
         return source
@@ -66,7 +68,16 @@ def _unwrapped(source, fmt):
     else:
         outside = fmt if READERS[fmt].recognises(source) else "folders"
         inside = fmt if READERS[fmt].recognises(inner) else "folders"
-    return inner if outside == "folders" and inside != "folders" else source
+    if outside != "folders":
+        return source
+    if inside != "folders" or source.is_zip and inner.entries and not _student_folder(inner):
+        return inner
+    return source
+
+
+def _student_folder(source):
+    """Whether ``source`` looks like one student's folder: notebooks or an ``hw4`` folder directly in it."""
+    return any(e.path.suffix.lower() == ".ipynb" or e.path.name == ASSIGNMENT for e in source.children())
 
 
 def _opened_zips(upload):

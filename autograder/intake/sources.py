@@ -195,8 +195,8 @@ class ZipReader:
             elif not hidden(path):
                 seen.setdefault(path, []).append(info)
         if unsafe:
-            raise error(f"{self.label} holds entries whose paths leave the zip ({', '.join(sorted(unsafe)[:3])}): "
-                        "no LMS makes such a zip; it was not read")
+            raise error(f"{self.label} holds entries whose paths leave the zip ({', '.join(sorted(unsafe)[:3])}); "
+                        "it was not read")
         for path, infos in seen.items():
             source.entries.append(self._entry(path, infos))
         listed = set(seen)  # a zip need not list its folders: add those its entries' paths imply
