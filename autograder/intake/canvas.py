@@ -13,7 +13,7 @@ from pathlib import PurePosixPath
 from hw4.submission import notebook_name
 
 from ..records import Student, Upload, UploadFile
-from .sources import hidden
+from .sources import hidden, unnamed
 
 NAME = "canvas"
 TITLE = "a Canvas download"
@@ -52,8 +52,7 @@ def read(source):
         students[user] = Student(user, name=match.groupdict().get("name") or "", late=late)
         files.setdefault(user, []).append((int(match.groupdict().get("file") or 0), entry, match["filename"]))
     uploads = [_upload(students[user], files[user]) for user in sorted(students)]
-    notes = [f"ignored {len(ignored)} entries not named as Canvas names them: {', '.join(ignored[:5])}"] if ignored else []
-    return uploads, notes
+    return uploads, unnamed(ignored, "Canvas")
 
 
 def _upload(student, found):

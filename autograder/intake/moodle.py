@@ -11,6 +11,7 @@ import re
 from pathlib import PurePosixPath
 
 from ..records import Student, Upload, UploadFile
+from .sources import unnamed
 
 NAME = "moodle"
 TITLE = "a Moodle download"
@@ -42,5 +43,4 @@ def read(source):
         students[match["id"]] = Student(match["id"], name=match["name"])
         files.setdefault(match["id"], []).extend(UploadFile(path, f.read, f.kind, f.size) for path, f in found)
     uploads = [Upload(students[sid], files=sorted(files[sid], key=lambda f: f.path)) for sid in sorted(students)]
-    notes = [f"ignored {len(ignored)} entries not named as Moodle names them: {', '.join(ignored[:5])}"] if ignored else []
-    return uploads, notes
+    return uploads, unnamed(ignored, "Moodle")

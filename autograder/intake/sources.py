@@ -62,6 +62,13 @@ def hidden(path):
     return any(part.startswith(".") or part in HIDDEN for part in PurePosixPath(path).parts)
 
 
+def unnamed(names, lms):
+    """The class notes for entries at the top that ``lms`` would not have named so: [] when there are none."""
+    if not names:
+        return []
+    return [f"ignored {len(names)} entries not named as {lms} names them: {', '.join(names[:5])}"]
+
+
 # ---------------------------------------------------------------- the sources
 
 @dataclass
@@ -132,7 +139,10 @@ def _walk(source, folder, rel, depth, only=None):
         if name.startswith(".") or name in HIDDEN or only is not None and item.name != only:
             continue
         path = rel / name
-        info = item.stat(follow_symlinks=False)
+        try:
+            info = item.stat(follow_symlinks=False)
+        except OSError:  # removed while we list
+            continue
         kind = next((what for test, what in KINDS if test(info.st_mode)), None)
         source.entries.append(UploadFile(path, _file_reader(item.path), kind, info.st_size))
         if len(source.entries) > MAX_ENTRIES:
