@@ -18,22 +18,24 @@ from copydetect.utils import highlight_overlap
 from markupsafe import Markup
 
 from .course import NOTEBOOKS, student_notebooks
+from .intake import read_class
 from .pages import render
-from .submissions import find_students, read_student
+from .submissions import read_upload
 
 NOISE = 25  # the shortest run of normalised characters that counts as shared code (copydetect's default)
 TOP_PAIRS = 10  # pairs shown side by side in the HTML report
 
 
-def similarity_report(submissions, out):
-    """Compare every pair of students in ``submissions``; write similarity.csv and similarity.html to ``out``.
+def similarity_report(submissions, out, fmt=None):
+    """Compare every pair of students in ``submissions`` (a folder or zip in any layout intake reads, ``fmt``
+    overriding the recognised one); write similarity.csv and similarity.html to ``out``.
 
     The released notebooks' code (generated from the installed source notebooks) is boilerplate.
     Returns {"pairs": [...], "skipped": {student: {notebook: reason}}}, pairs highest score first."""
     boilerplate = _boilerplate()
     answers, skipped = {}, {}
-    for sid, folder in find_students(submissions).items():
-        answers[sid], reasons = _student_answers(folder, boilerplate)
+    for sid, upload in read_class(submissions, fmt).uploads.items():
+        answers[sid], reasons = _student_answers(read_upload(upload), boilerplate)
         if reasons:
             skipped[sid] = reasons
     pairs = [pair for a, b in combinations(sorted(answers), 2) if (pair := _compare(a, b, answers))]
@@ -72,10 +74,10 @@ def _boilerplate():
     return {"stubs": stubs, "hashes": np.array(sorted(hashes))}
 
 
-def _student_answers(folder, boilerplate):
+def _student_answers(notebooks, boilerplate):
     """Notebook → {grade id: fingerprinted answer} for what can be compared; notebook → reason for the rest."""
     answers, reasons = {}, {}
-    for name, notebook in read_student(folder).items():
+    for name, notebook in notebooks.items():
         if notebook.status != "ok":
             reasons[name] = notebook.reason
             continue

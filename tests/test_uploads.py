@@ -16,6 +16,7 @@ from autograder.submissions import read_student
 from conftest import HW4
 
 ODD_NAMES = ("-dash ünï cödé", "x" * 200)  # a leading dash, a space, non-ASCII, 200 characters
+NOT_UTF8 = {os.fsdecode(b"caf\xe9 50%"): "caf%E9 50%25"}  # folder name (bytes not UTF-8) → its id everywhere
 
 
 def _socket(path):
@@ -64,26 +65,27 @@ def bad_class(root):
 def test_a_class_of_every_kind_of_bad_entry_is_graded_with_one_row_each(tmp_path):
     submissions = tmp_path / "submissions"
     expect = bad_class(submissions)
-    for sid in ODD_NAMES:
-        write_submission(submissions / sid, {"KL_derivation": reference_answers("KL_derivation")})
+    for folder in (*ODD_NAMES, *NOT_UTF8):
+        write_submission(submissions / folder, {"KL_derivation": reference_answers("KL_derivation")})
+    graded = (*ODD_NAMES, *NOT_UTF8.values())
     run = subprocess.run([HW4, "grade", submissions, "--out", tmp_path / "out", "--jobs", "2"],
                          capture_output=True, text=True, timeout=600)  # a blocked read would hang here
     assert run.returncode == 0, run.stderr
     with open(tmp_path / "out" / "grades.csv", newline="") as f:
         rows = {row["student_id"]: row for row in csv.DictReader(f)}
-    assert sorted(rows) == sorted([*expect, *ODD_NAMES])
+    assert sorted(rows) == sorted([*expect, *graded])
     students = json.loads((tmp_path / "out" / "grades.json").read_text())["students"]
     for sid, (status, reason) in expect.items():
         assert rows[sid]["status"] == students[sid]["status"] == status, (sid, students[sid]["errors"])
         assert reason in " ".join(students[sid]["errors"]), (sid, students[sid]["errors"])
-    for sid in ODD_NAMES:  # graded normally: full marks for the KL notebook, the VAE one missing
+    for sid in graded:  # graded normally: full marks for the KL notebook, the VAE one missing
         assert students[sid]["status"] == rows[sid]["status"] == "missing"
         assert students[sid]["score"] == float(rows[sid]["score"]) > 0
         assert (tmp_path / "out" / "feedback" / sid / "KL_derivation.html").is_file()
     with Gradebook(gradebook_url(tmp_path / "out" / "course")) as gb:
         assert {s.id for s in gb.students} == set(rows)
-        assert {sid: gb.find_submission("hw4", sid).score for sid in ODD_NAMES} == \
-               {sid: students[sid]["score"] for sid in ODD_NAMES}
+        assert {sid: gb.find_submission("hw4", sid).score for sid in graded} == \
+               {sid: students[sid]["score"] for sid in graded}
 
 
 def test_unreadable_folders_and_files_are_invalid_with_a_reason():

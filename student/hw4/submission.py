@@ -96,22 +96,29 @@ KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISLNK, "a symbolic link"), (stat.S_
 
 def read_notebook(name, path):
     """A :class:`Notebook` for the file at ``path`` (None: not submitted), graded as ``name``."""
-    nb = Notebook(name)
     if path is None:
-        return _fail(nb, "missing", f"{name}.ipynb was not submitted")
+        return _fail(Notebook(name), "missing", f"{name}.ipynb was not submitted")
     path = Path(path)
-    nb.filename = path.name
-    if path.stem != name:
-        nb.notes.append(f"graded '{path.name}' as {name}.ipynb")
+    return notebook_from_bytes(name, path.name, lambda: _read_regular(path))
+
+
+def notebook_from_bytes(name, filename, read):
+    """A :class:`Notebook` for the bytes ``read()`` returns, of the file ``filename``, graded as ``name``.
+
+    ``read`` raises OSError or ValueError saying why the file cannot be had; the grader passes one that
+    reads from a zip as well as from a folder."""
+    nb = Notebook(name, filename=filename)
+    if Path(filename).stem != name:
+        nb.notes.append(f"graded '{filename}' as {name}.ipynb")
     try:
-        data = _read_regular(path)
+        data = read()
     except (OSError, ValueError) as err:
         return _fail(nb, "invalid", str(err))
     nb.sha256 = hashlib.sha256(data).hexdigest()
     try:
-        return _parse(nb, path.name, data.decode("utf-8"))
+        return _parse(nb, filename, data.decode("utf-8"))
     except UnicodeDecodeError:
-        return _fail(nb, "invalid", f"{path.name} is not UTF-8 text, so it is not a notebook")
+        return _fail(nb, "invalid", f"{filename} is not UTF-8 text, so it is not a notebook")
 
 
 def entry_kind(path):
@@ -133,12 +140,17 @@ def _read_regular(path):
         size = os.fstat(f.fileno()).st_size
         if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):  # swapped for something else since lstat
             raise ValueError(f"{path.name} is not a regular file")
-        if size == 0:
-            raise ValueError(f"{path.name} is empty (0 bytes)")
-        if size > MAX_NOTEBOOK_BYTES:
-            raise ValueError(f"{path.name} is {size / 2**20:.0f} MiB; the limit is {MAX_NOTEBOOK_BYTES // 2**20} MiB "
-                             "(clear the outputs and submit again)")
+        check_size(path.name, size)
         return f.read(MAX_NOTEBOOK_BYTES + 1)
+
+
+def check_size(filename, size):
+    """Raise ValueError when a file of ``size`` bytes cannot be a notebook to grade: empty, or over the limit."""
+    if size == 0:
+        raise ValueError(f"{filename} is empty (0 bytes)")
+    if size > MAX_NOTEBOOK_BYTES:
+        raise ValueError(f"{filename} is {size / 2**20:.0f} MiB; the limit is {MAX_NOTEBOOK_BYTES // 2**20} MiB "
+                         "(clear the outputs and submit again)")
 
 
 def _parse(nb, filename, text):
