@@ -3,6 +3,7 @@
 ``register`` is the ``hw4.commands`` entry point: the student package's `hw4` command calls it to add
 these subcommands. release, results and demo act on the course folder (see ``course.find_root``).
 """
+import argparse
 import os
 import sys
 
@@ -46,7 +47,7 @@ def _grade(args):
         print("WARNING: --no-sandbox: student code runs with YOUR rights, unconfined. Only for trusted "
               "notebooks.", file=sys.stderr)
     try:
-        results = grade_class(args.submissions, args.out, jobs=args.jobs, sandboxed=not args.no_sandbox,
+        results = grade_class(args.submissions, args.out, jobs=args.jobs, sandboxed=not args.no_sandbox, fmt=args.fmt,
                               regrade=_regrade(args.regrade), scheduler=args.scheduler, bar=sys.stderr.isatty(),
                               policy=policy)
     except (SandboxError, SubmissionsError, GradeError) as err:
@@ -76,7 +77,7 @@ def _regrade(ids):
 def similarity(args):
     from .similarity import similarity_report
 
-    report = similarity_report(args.submissions, args.out)
+    report = similarity_report(args.submissions, args.out, fmt=args.fmt)
     for pair in report["pairs"][:5]:
         print(f"{pair['score']:.2f}  {pair['student_a']}  {pair['student_b']}")
     for sid, reasons in report["skipped"].items():
@@ -85,15 +86,21 @@ def similarity(args):
 
 
 def demo(args):
+    """The round trip on a sample class: a Canvas download in, graded, the CSV Canvas imports out."""
     from .course import find_root
-    from .samples import demo_class
+    from .samples import DEMO_ASSIGNMENT, DEMO_FLAGGED_PENALTY, write_demo
 
     out = args.out if args.out else find_root(args.root) / "demo"
-    submissions = demo_class(os.path.join(out, "submissions"))
-    print(f"sample class written to {submissions}")
-    args.submissions, args.out = submissions, os.path.join(out, "graded")
+    download, roster = write_demo(out)
+    print(f"sample class: {download} (as Canvas's \"Download Submissions\" names it) and {roster} (its gradebook)")
+    args.submissions, args.out, args.fmt = str(download), os.path.join(out, "graded"), None
     args.jobs, args.regrade, args.scheduler, args.similarity = None, [], None, False
+    args.due = args.late_policy = args.extensions = None
+    args.flagged_penalty = DEMO_FLAGGED_PENALTY
     grade(args)
+    print()
+    export(argparse.Namespace(dir=args.out, to="canvas", roster=str(roster), assignment=DEMO_ASSIGNMENT,
+                              out=None, ungraded="zero"))
 
 
 def export(args):
@@ -134,6 +141,14 @@ def _root_option(parser):
                                                       "upwards, as the one holding autograder/source/hw4/)")
 
 
+def _source_arguments(parser):
+    parser.add_argument("submissions", metavar="SOURCE", help="a folder or .zip: one folder per student id, or an "
+                        "LMS's download (Canvas, Moodle, Gradescope, nbgrader), see docs/lms.md")
+    # not `choices`: the layouts' names live in their readers, which this command's start does not import
+    parser.add_argument("--from", dest="fmt", metavar="FORMAT", help="read SOURCE in this layout (one of those "
+                        "docs/lms.md lists) instead of recognising it")
+
+
 def register(commands):
     from .deadlines import add_options as deadlines_options  # light: the standard library only
 
@@ -141,8 +156,8 @@ def register(commands):
     _root_option(sub)
     sub.set_defaults(run=_guarded(release))
 
-    sub = commands.add_parser("grade", help="autograde every student folder in SUBMISSIONS")
-    sub.add_argument("submissions", metavar="SUBMISSIONS")
+    sub = commands.add_parser("grade", help="autograde every student in SOURCE: a folder or zip, as an LMS hands it out")
+    _source_arguments(sub)
     sub.add_argument("--out", default="graded", metavar="DIR", help="where results go (default: graded)")
     sub.add_argument("--jobs", type=int, default=None, metavar="N", help="students at once (default: CPU cores + 1)")
     sub.add_argument("--regrade", nargs="*", metavar="ID", help="grade again students graded by an earlier run: "
@@ -154,7 +169,7 @@ def register(commands):
     sub.set_defaults(run=grade)
 
     sub = commands.add_parser("similarity", help="compare what students wrote, pair by pair")
-    sub.add_argument("submissions", metavar="SUBMISSIONS")
+    _source_arguments(sub)
     sub.add_argument("--out", default="similarity", metavar="DIR", help="where the report goes (default: similarity)")
     sub.set_defaults(run=similarity)
 

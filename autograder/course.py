@@ -93,6 +93,13 @@ def student_notebooks():
     return released_notebooks(SOURCE)
 
 
+def hand_graded_points():
+    """The points of the cells graded by hand (the written answers), over all notebooks."""
+    return sum(float(cell.metadata.nbgrader["points"]) for name in NOTEBOOKS
+               for cell in nbformat.read(SOURCE / f"{name}.ipynb", as_version=4).cells
+               if utils.is_grade(cell) and utils.is_solution(cell))
+
+
 @functools.cache
 def autograded_tests():
     """(notebook, test id, points) for every autograded test cell, in notebook order."""

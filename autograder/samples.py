@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 from nbgrader import utils
 
-from .course import NOTEBOOKS, SOURCE, student_notebooks
+from .course import NOTEBOOKS, SOURCE, autograded_tests, hand_graded_points, student_notebooks
 from .files import write_atomic, write_zip
 
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
@@ -76,6 +76,18 @@ def demo_class():
         1006: ("Fay, Fay", {"KL_derivation.ipynb": notebook_bytes("KL_derivation", cheat),
                             "VAE.ipynb": notebook_bytes("VAE", full["VAE"])}, False),
     }
+
+
+DEMO_ASSIGNMENT = "HW4 (12345)"  # as Canvas titles an assignment's column: its name and its id
+DEMO_FLAGGED_PENALTY = "10%"  # what the demo takes off a submission Canvas flags late
+
+
+def write_demo(folder):
+    """The demo class as an instructor gets it from Canvas: the submissions' zip and the gradebook export."""
+    students = demo_class()
+    points = sum(points for _, _, points in autograded_tests()) + hand_graded_points()
+    return (canvas_download(Path(folder) / "canvas-download.zip", students),
+            canvas_roster(Path(folder) / "canvas-gradebook.csv", students, DEMO_ASSIGNMENT, points))
 
 
 def canvas_download(path, students, first_submission=50001):

@@ -124,6 +124,11 @@ def summary(results):
     return {sid: (r.status, r.score, {t: v.score for t, v in r.tests.items()}) for sid, r in results.items()}
 
 
+def grading_line(log):
+    """The line a run logs when it starts grading: "grading N of M students (K already graded)"."""
+    return next(line for line in log if line.startswith("grading "))
+
+
 def copy_course(dest):
     """A course folder with this repository's sources, as an instructor's copy of the bundle would be."""
     dest.mkdir(parents=True, exist_ok=True)

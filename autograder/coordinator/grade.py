@@ -21,8 +21,9 @@ from ..export import write_tables
 from ..final import load_class
 from ..files import write_atomic
 from ..late_banner import mark_feedback
-from ..records import NotebookResult, Student, StudentResult, TestResult
-from ..submissions import find_students, gradable, read_student
+from ..intake import read_class
+from ..records import NotebookResult, StudentResult, TestResult
+from ..submissions import gradable, read_upload
 from ..workarounds import kill_pool_workers
 from ..worker.student import grade_student
 from .gradebook import prepare_course, record, unrecorded
@@ -36,8 +37,9 @@ def default_jobs():
 
 
 def grade_class(submissions, out, jobs=None, sandboxed=True, regrade=False, scheduler=None, log=print,
-                bar=False, policy=None, **execute):
-    """Grade every student in ``submissions``; return student id → :class:`records.StudentResult`.
+                bar=False, fmt=None, policy=None, **execute):
+    """Grade every student in ``submissions`` (a folder or zip, in any layout :mod:`intake` reads; ``fmt``
+    names the layout instead of recognising it); return student id → :class:`records.StudentResult`.
 
     ``regrade``: True to grade everyone again, or the ids of the students to grade again (the others keep
     the results of an earlier run). ``policy``: the deadline and late policy (:class:`deadlines.Policy`), saved
@@ -46,17 +48,23 @@ def grade_class(submissions, out, jobs=None, sandboxed=True, regrade=False, sche
     :class:`Interrupted`, after the workers are stopped. ``execute``: settings of SandboxedExecute
     (wall_seconds, memory_bytes, timeout, warm_kernels)."""
     out = Path(out).resolve()  # the kernels run elsewhere: relative paths would point nowhere there
-    with interruptible(), _writing_to(out):
-        out.mkdir(parents=True, exist_ok=True)
-        with hold_lock(out):
-            if policy is not None:
-                policy.save(out)
-            return _grade_class(submissions, out, jobs, sandboxed, regrade, scheduler, log, bar, execute)
+    with interruptible():
+        intake = read_class(submissions, fmt)  # before DIR is made: a SOURCE that cannot be read leaves nothing
+        log(intake.summary(submissions))
+        for note in intake.notes:
+            log(f"  note: {note}")
+        with _writing_to(out):
+            out.mkdir(parents=True, exist_ok=True)
+            with hold_lock(out):
+                if policy is not None:
+                    policy.save(out)
+                return _grade_class(intake, submissions, out, jobs, sandboxed, regrade, scheduler, log, bar, execute)
 
 
-def _grade_class(submissions, out, jobs, sandboxed, regrade, scheduler, log, bar, execute):
-    students = {sid: read_student(entry) for sid, entry in find_students(submissions).items()}
-    people = {sid: Student(sid) for sid in students}
+def _grade_class(intake, submissions, out, jobs, sandboxed, regrade, scheduler, log, bar, execute):
+    # read here, in the coordinator: an upload from a zip holds the open zip, which no worker could be sent
+    students = {sid: read_upload(upload) for sid, upload in intake.uploads.items()}
+    people = {sid: upload.student for sid, upload in intake.uploads.items()}
     unknown = sorted(set(regrade) - set(students)) if isinstance(regrade, (set, list, tuple)) else []
     if unknown:
         raise GradeError(f"--regrade names students who are not in {submissions}: {', '.join(unknown)}")
@@ -217,10 +225,12 @@ def _write_outputs(out, students):
 
 
 def format_table(results):
-    """A plain-text grade table for the terminal."""
-    lines = [f"{'student':<20} {'status':<8} {'score':>11}  reason"]
+    """A plain-text grade table for the terminal; with the names, where the LMS's download gave them."""
+    named = any(r.student and r.student.name for r in results.values())  # an LMS's ids say little to a person
+    lines = [f"{'student':<20} " + f"{'name':<20} " * named + f"{'status':<8} {'score':>11}  reason"]
     for sid, r in results.items():
+        name = f"{(r.student.name if r.student else '')[:20]:<20} " * named
         reason = r.errors[0] if r.errors and r.status != "ok" else ""
-        lines.append(f"{sid:<20} {r.status:<8} {r.score:>5g}/{r.max_score:<5g}  {reason[:90]}")
+        lines.append(f"{sid:<20} {name}{r.status:<8} {r.score:>5g}/{r.max_score:<5g}  {reason[:90]}")
     return "\n".join(lines)
 

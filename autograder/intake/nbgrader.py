@@ -9,7 +9,6 @@ from datetime import timezone
 from pathlib import PurePosixPath
 
 from hw4.course import ASSIGNMENT
-from nbgrader.utils import parse_utc
 
 from ..records import Student
 from . import folders
@@ -69,6 +68,8 @@ def _student(source, folder):
     if entry is None:
         return Student(folder.name), ""
     try:
+        from nbgrader.utils import parse_utc  # here: importing nbgrader takes seconds, every hw4 command lists this
+
         when = parse_utc(entry.read(1000)[:1000].decode("utf-8").strip()).replace(tzinfo=timezone.utc)
     except (ValueError, OverflowError, OSError, UnicodeDecodeError, TypeError) as err:
         return Student(folder.name), f"{TIMESTAMP} could not be read ({err}): no submission time"
