@@ -13,7 +13,7 @@ from autograder.course import autograded_tests
 from autograder import records
 from autograder.records import STATUSES, FinalGrade, Graded, Lateness, NotebookResult, Student, StudentResult
 from autograder.report import render_report, write_report
-from autograder.report.page import SHORT_MESSAGE
+from autograder.report.page import SHORT_MESSAGE, TOP_FAILURES
 
 TESTS = autograded_tests()
 MANUAL_MAX = 10.0
@@ -57,6 +57,8 @@ def _class():
         _student("eve", "missing", notebooks={"KL_derivation": "missing", "VAE": "missing"}),
         _student("fay", "timeout", failed={kl[0]: "wrong shape"}, notebooks={"KL_derivation": "ok", "VAE": "timeout"},
                  manual=10.0, name="Fay Ó Briain"),
+        # five more messages on one test: one more than a row shows
+        *(_student(f"gus{i}", failed={kl[1]: f"expected 0.44, got {i / 10}"}) for i in range(5)),
     ]
 
 
@@ -126,6 +128,7 @@ def test_each_test_counts_full_points_and_groups_failures_word_for_word(graded, 
         assert seen.numbers.get(f"test.{test_id}.not_run", 0) == len(graded) - len(ran)
     kl_first = TESTS[0][1]
     assert seen.failures[f"test.{kl_first}.failure"] == {"wrong shape": 3, "wrong sign": 1}
+    assert TOP_FAILURES == 5 and "<summary>Other messages: 1, from 1 student</summary>" in page  # 6 on TESTS[1]
 
 
 def test_hand_graded_part_and_lateness(graded, page):

@@ -60,7 +60,7 @@ def _draw(spread, edges, counts, size):
     fig = Figure(figsize=size)
     width, height = size
     # fixed margins in inches (a layout engine costs a second draw): the legend sits in the right one
-    fig.subplots_adjust(left=0.6 / width, right=1 - 1.3 / width, bottom=0.55 / height, top=1 - 0.35 / height)
+    fig.subplots_adjust(left=0.6 / width, right=1 - 1.7 / width, bottom=0.55 / height, top=1 - 0.35 / height)
     ax = fig.subplots()
     ax.bar(edges[:-1], counts, width=np.diff(edges), align="edge", color=BAR, edgecolor="white")
     # the mean's dashes drawn over the median's line, so that both show where they coincide

@@ -10,6 +10,7 @@ from .figures import MANUAL, NOTEBOOK, TOTALS, fmt, histogram
 from .summary import summarize
 
 SHORT_MESSAGE = 120  # characters of a failure message the table shows; the whole one is a click away
+TOP_FAILURES = 5  # messages a test's row shows; the others are a click away
 
 STATUS_MEANING = {
     "ok": "every notebook ran to the end",
@@ -38,7 +39,8 @@ def render_report(graded, tests, source_format=None):
     figures = {spread.key: histogram(spread, size) for spread, size in
                [(summary.totals, TOTALS), (summary.manual, MANUAL)] + [(s, NOTEBOOK) for s in summary.notebooks]}
     text = _environment().get_template("report.html.j2").render(
-        assignment=ASSIGNMENT, summary=summary, figures=figures, meaning=STATUS_MEANING, short=SHORT_MESSAGE)
+        assignment=ASSIGNMENT, summary=summary, figures=figures, meaning=STATUS_MEANING,
+        short=SHORT_MESSAGE, top=TOP_FAILURES)
     return text.encode("ascii", "xmlcharrefreplace").decode("ascii")
 
 
