@@ -80,12 +80,16 @@ def _draw(spread, edges, counts, size):
 
 def _alt(spread, edges, counts):
     bins = "; ".join(f"{fmt(a)} to under {fmt(b)}: {c}" for a, b, c in zip(edges, edges[1:], counts) if c)
-    return (f"Histogram of {spread.title.lower()} of {spread.count} students, out of {fmt(spread.maximum)} points: "
+    return (f"Histogram, {spread.title}: {students(spread.count)}, out of {fmt(spread.maximum)} points; "
             f"mean {fmt(spread.mean)}, median {fmt(spread.median)}, lowest {fmt(spread.lowest)}, "
-            f"highest {fmt(spread.highest)}. Students per bin: {bins}.")
+            f"highest {fmt(spread.highest)}. Students per bin of points: {bins}.")
 
 
 def fmt(x):
     """A number as the page prints it: at most two decimals, no trailing zeros."""
     text = f"{x:.2f}".rstrip("0").rstrip(".")
     return "0" if text == "-0" else text
+
+
+def students(count):
+    return f"{count} student" if count == 1 else f"{count} students"

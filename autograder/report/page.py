@@ -6,7 +6,7 @@ import jinja2
 from hw4.course import ASSIGNMENT
 
 from ..records import STATUSES
-from .figures import MANUAL, NOTEBOOK, TOTALS, fmt, histogram
+from .figures import MANUAL, NOTEBOOK, TOTALS, fmt, histogram, students
 from .summary import summarize
 
 SHORT_MESSAGE = 120  # characters of a failure message the table shows; the whole one is a click away
@@ -50,6 +50,6 @@ def _environment():
                              undefined=jinja2.StrictUndefined)
     env.filters["num"] = lambda x: "–" if x is None else fmt(x)
     env.filters["exact"] = lambda x: "" if x is None else repr(float(x))  # for data-value: full precision
-    env.filters["students"] = lambda k: f"{k} student" if k == 1 else f"{k} students"
+    env.filters["students"] = students
     env.filters["percent"] = lambda x: "–" if x is None else f"{100 * x:.0f} %"
     return env

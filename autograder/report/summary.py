@@ -137,7 +137,7 @@ def _notebook_spreads(graded, tests):
         by_notebook[notebook].append((test_id, points))
     for notebook, items in by_notebook.items():
         values = tuple(sum(test_score(g.result, t) for t, _ in items) for g in graded)
-        yield Spread(f"notebook.{notebook}", notebook, values, sum(p for _, p in items))
+        yield Spread(f"notebook.{notebook}", f"{notebook}: autograded points", values, sum(p for _, p in items))
 
 
 def _test_summary(graded, test):
