@@ -27,8 +27,6 @@ TOTALS, NOTEBOOK, MANUAL = (7.5, 2.8), (5.2, 2.4), (5.5, 2.6)  # figure sizes, i
 class Histogram:
     data_uri: str  # data:image/png;base64,...
     alt: str
-    edges: tuple[float, ...]
-    counts: tuple[int, ...]
 
 
 def histogram(spread, size):
@@ -42,7 +40,7 @@ def histogram(spread, size):
         matplotlib.rcParams.update(STYLE)
         png = _draw(spread, edges, counts, size)
     uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-    return Histogram(uri, _alt(spread, edges, counts), tuple(float(e) for e in edges), tuple(int(c) for c in counts))
+    return Histogram(uri, _alt(spread, edges, counts))
 
 
 def bin_edges(values, maximum):
@@ -92,4 +90,5 @@ def fmt(x):
 
 
 def students(count):
+    """'1 student', '2 students'."""
     return f"{count} student" if count == 1 else f"{count} students"

@@ -16,7 +16,7 @@ STATUS_MEANING = {
     "ok": "every notebook ran to the end",
     "timeout": "a notebook ran past the time limit",
     "crashed": "a notebook's kernel died or the grader could not finish it",
-    "invalid": "a notebook could not be read: damaged, stripped, renamed or too large",
+    "invalid": "a notebook could not be graded as handed in: damaged, stripped, renamed, too large or not a file",
     "missing": "a notebook was not handed in",
 }
 assert set(STATUS_MEANING) == set(STATUSES)

@@ -78,7 +78,7 @@ class StatusGroup:
 
 
 @dataclass(frozen=True)
-class Lateness:
+class LateSummary:
     """The late students (after the deadline, or flagged late by the LMS) and what it cost them."""
 
     late: tuple  # Graded records with hours > 0 or the LMS's late flag, by id
@@ -96,7 +96,7 @@ class ClassSummary:
     statuses: tuple[StatusGroup, ...]  # every status, in the contract's order, empty ones too
     manual: Spread  # hand-graded points of the students graded so far
     not_hand_graded: tuple  # Graded records, by id
-    lateness: Lateness | None  # only when the run read an LMS export
+    lateness: LateSummary | None  # only when the run read an LMS export
     source_format: str | None
 
 
@@ -125,7 +125,7 @@ def notebook_status(result, notebook):
     return entry.status if entry else result.status
 
 
-def test_score(result, test_id):
+def points_on(result, test_id):
     """The student's points on a test; a test the result does not list scored nothing."""
     entry = result.tests.get(test_id)
     return entry.score if entry else 0.0
@@ -136,7 +136,7 @@ def _notebook_spreads(graded, tests):
     for notebook, test_id, points in tests:
         by_notebook[notebook].append((test_id, points))
     for notebook, items in by_notebook.items():
-        values = tuple(sum(test_score(g.result, t) for t, _ in items) for g in graded)
+        values = tuple(sum(points_on(g.result, t) for t, _ in items) for g in graded)
         yield Spread(f"notebook.{notebook}", f"{notebook}: autograded points", values, sum(p for _, p in items))
 
 
@@ -144,7 +144,7 @@ def _test_summary(graded, test):
     notebook, test_id, points = test
     ran = [g for g in graded if notebook_status(g.result, notebook) == "ok"]
     not_run = tuple(g.student.id for g in graded if notebook_status(g.result, notebook) != "ok")
-    full = sum(test_score(g.result, test_id) >= points for g in graded)
+    full = sum(points_on(g.result, test_id) >= points for g in graded)
     by_message = defaultdict(list)
     for g in ran:
         entry = g.result.tests.get(test_id)
@@ -152,11 +152,11 @@ def _test_summary(graded, test):
             by_message[entry.message if entry else ""].append(g.student.id)
     # most students first; equal counts by message, so that two runs list them alike
     failures = sorted((Failure(m, tuple(ids)) for m, ids in by_message.items()), key=lambda f: (-f.count, f.message))
-    scores = [test_score(g.result, test_id) for g in graded]
+    scores = [points_on(g.result, test_id) for g in graded]
     return TestSummary(notebook, test_id, points, statistics.fmean(scores) if scores else None, full, len(graded),
                        tuple(failures), not_run)
 
 
 def _lateness(graded):
     late = tuple(g for g in graded if g.final.lateness.hours > 0 or g.student.late)
-    return Lateness(late, sum(g.final.penalty > 0 for g in graded), sum(g.final.penalty for g in graded))
+    return LateSummary(late, sum(g.final.penalty > 0 for g in graded), sum(g.final.penalty for g in graded))
