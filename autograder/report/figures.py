@@ -15,6 +15,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from ..export import points
+
 STYLE = {"font.family": "DejaVu Sans", "font.size": 10, "axes.spines.top": False, "axes.spines.right": False,
          "figure.dpi": 100}
 BAR, MEAN, MEDIAN = "#3b6ea8", "#c2410c", "#1f2937"
@@ -62,11 +64,11 @@ def _draw(spread, edges, counts, size):
     ax = fig.subplots()
     ax.bar(edges[:-1], counts, width=np.diff(edges), align="edge", color=BAR, edgecolor="white")
     # the mean's dashes drawn over the median's line, so that both show where they coincide
-    ax.axvline(spread.median, color=MEDIAN, linestyle="-", linewidth=2, label=f"median {fmt(spread.median)}")
-    ax.axvline(spread.mean, color=MEAN, linestyle="--", linewidth=2, label=f"mean {fmt(spread.mean)}")
+    ax.axvline(spread.median, color=MEDIAN, linestyle="-", linewidth=2, label=f"median {points(spread.median)}")
+    ax.axvline(spread.mean, color=MEAN, linestyle="--", linewidth=2, label=f"mean {points(spread.mean)}")
     ax.set_xlim(edges[0], edges[-1])
     ax.xaxis.set_major_locator(MaxNLocator(nbins=8, steps=[1, 2, 5, 10]))
-    ax.set_xlabel(f"points (out of {fmt(spread.maximum)})")
+    ax.set_xlabel(f"points (out of {points(spread.maximum)})")
     ax.set_ylabel("students")
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)  # beside the bars, never over them
@@ -77,16 +79,10 @@ def _draw(spread, edges, counts, size):
 
 
 def _alt(spread, edges, counts):
-    bins = "; ".join(f"{fmt(a)} to under {fmt(b)}: {c}" for a, b, c in zip(edges, edges[1:], counts) if c)
-    return (f"Histogram, {spread.title}: {students(spread.count)}, out of {fmt(spread.maximum)} points; "
-            f"mean {fmt(spread.mean)}, median {fmt(spread.median)}, lowest {fmt(spread.lowest)}, "
-            f"highest {fmt(spread.highest)}. Students per bin of points: {bins}.")
-
-
-def fmt(x):
-    """A number as the page prints it: at most two decimals, no trailing zeros."""
-    text = f"{x:.2f}".rstrip("0").rstrip(".")
-    return "0" if text == "-0" else text
+    bins = "; ".join(f"{points(a)} to under {points(b)}: {c}" for a, b, c in zip(edges, edges[1:], counts) if c)
+    return (f"Histogram, {spread.title}: {students(spread.count)}, out of {points(spread.maximum)} points; "
+            f"mean {points(spread.mean)}, median {points(spread.median)}, lowest {points(spread.lowest)}, "
+            f"highest {points(spread.highest)}. Students per bin of points: {bins}.")
 
 
 def students(count):

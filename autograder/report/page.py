@@ -1,12 +1,13 @@
-"""The class report's page: the summary's numbers and figures through templates/report.html.j2."""
+"""The class report's page: the summary's numbers and figures through autograder/templates/report.html.j2."""
 from __future__ import annotations
-
-import jinja2
 
 from hw4.course import ASSIGNMENT
 
+from ..export import points
+from ..files import write_atomic
+from ..pages import render
 from ..records import STATUSES
-from .figures import MANUAL, NOTEBOOK, TOTALS, fmt, histogram, students
+from .figures import MANUAL, NOTEBOOK, TOTALS, histogram, students
 from .summary import summarize
 
 SHORT_MESSAGE = 120  # characters of a failure message the table shows; the whole one is a click away
@@ -27,29 +28,28 @@ def write_report(path, graded, tests, source_format=None):
 
     ``tests`` are the autograded tests, (notebook, test id, points) as ``course.autograded_tests()`` gives
     them; ``source_format`` names the LMS export the run read, if any (the page then shows lateness)."""
-    from ..grade import write_atomic  # imported here: grade writes the report, and imports this module
-
     write_atomic(path, render_report(graded, tests, source_format))
 
 
 def render_report(graded, tests, source_format=None):
-    """The page as text: self-contained (styles inline, figures as data URIs) and all ASCII, non-ASCII
-    characters as HTML character references, so that it reads the same whatever the machine's encoding."""
+    """The page as text, self-contained: styles inline, figures as data URIs."""
     summary = summarize(graded, tests, source_format)
     figures = {spread.key: histogram(spread, size) for spread, size in
                [(summary.totals, TOTALS), (summary.manual, MANUAL)] + [(s, NOTEBOOK) for s in summary.notebooks]}
-    text = _environment().get_template("report.html.j2").render(
-        assignment=ASSIGNMENT, summary=summary, figures=figures, meaning=STATUS_MEANING,
-        short=SHORT_MESSAGE, top=TOP_FAILURES)
-    return text.encode("ascii", "xmlcharrefreplace").decode("ascii")
+    return render("report.html.j2", assignment=ASSIGNMENT, summary=summary, figures=figures,
+                  meaning=STATUS_MEANING, short=SHORT_MESSAGE, top=TOP_FAILURES,
+                  num=_num, exact=_exact, percent=_percent, students=students)
 
 
-def _environment():
-    env = jinja2.Environment(loader=jinja2.PackageLoader("autograder.report", "templates"), autoescape=True,
-                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-                             undefined=jinja2.StrictUndefined)
-    env.filters["num"] = lambda x: "–" if x is None else fmt(x)
-    env.filters["exact"] = lambda x: "" if x is None else repr(float(x))  # for data-value: full precision
-    env.filters["students"] = students
-    env.filters["percent"] = lambda x: "–" if x is None else f"{100 * x:.0f} %"
-    return env
+def _num(x):
+    """A number for reading (as every output writes points); a dash for none."""
+    return "–" if x is None else points(x)
+
+
+def _exact(x):
+    """A number for the page's data-value attributes: every digit, so that a reader gets the record's value."""
+    return "" if x is None else repr(float(x))
+
+
+def _percent(x):
+    return "–" if x is None else f"{100 * x:.0f} %"
