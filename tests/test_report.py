@@ -9,9 +9,8 @@ from html.parser import HTMLParser
 import matplotlib
 import pytest
 
+from autograder import export, records
 from autograder.course import autograded_tests
-from autograder import export
-from autograder import records
 from autograder.records import STATUSES, FinalGrade, Graded, Lateness, NotebookResult, Student, StudentResult
 from autograder.report import render_report, write_report
 from autograder.report.page import SHORT_MESSAGE, TOP_FAILURES
