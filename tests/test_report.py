@@ -17,6 +17,7 @@ from autograder.report.page import SHORT_MESSAGE, TOP_FAILURES
 
 TESTS = autograded_tests()
 MANUAL_MAX = 10.0
+CANVAS = "a Canvas download"  # the intake reader's TITLE
 HOSTILE = "<script>alert('x')</script>"
 LONG = "expected a tensor of shape (B,) holding one KL divergence per pair of Gaussians, got " + "(3, 3) " * 30
 
@@ -92,7 +93,7 @@ def graded():
 
 @pytest.fixture(scope="module")
 def page(graded):
-    return render_report(graded, TESTS, source_format="canvas")
+    return render_report(graded, TESTS, source_format=CANVAS)
 
 
 def test_the_pages_numbers_are_the_records(graded, page):
@@ -137,6 +138,7 @@ def test_hand_graded_part_and_lateness(graded, page):
     assert seen.numbers["manual.graded"] == len(manual) == 4
     assert seen.numbers["manual.mean"] == statistics.fmean(manual)
     assert seen.numbers["manual.median"] == statistics.median(manual)
+    assert f"read from {CANVAS}" in page
     assert seen.numbers["late.count"] == 2  # cy after the deadline, dee flagged late by the LMS
     assert seen.numbers["late.penalised"] == 1
     assert seen.numbers["late.points_off"] == sum(g.final.penalty for g in graded)
@@ -172,12 +174,12 @@ def test_a_long_message_is_shortened_in_the_table_and_whole_a_click_away(page):
 
 def test_two_runs_give_the_same_bytes_whatever_the_users_matplotlib_settings(graded, page, tmp_path):
     with matplotlib.rc_context({"font.size": 20, "figure.facecolor": "black", "lines.linewidth": 7}):
-        write_report(tmp_path / "report.html", list(reversed(graded)), TESTS, "canvas")
+        write_report(tmp_path / "report.html", list(reversed(graded)), TESTS, CANVAS)
     assert (tmp_path / "report.html").read_bytes() == page.encode("utf-8")
 
 
 def test_an_empty_class_gets_a_page_without_figures_and_lateness_only_from_an_lms_export():
-    plain, canvas = render_report([], TESTS), render_report([], TESTS, source_format="canvas")
+    plain, canvas = render_report([], TESTS), render_report([], TESTS, source_format=CANVAS)
     assert Page(plain).numbers["students"] == 0 and Page(plain).images == []
     assert 'id="lateness"' not in plain  # a plain folder of submissions has no dates
     assert Page(canvas).numbers["late.count"] == 0

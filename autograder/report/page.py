@@ -27,7 +27,9 @@ def write_report(path, graded, tests, source_format=None):
     """Write the class report for ``graded`` (Graded records) to ``path``.
 
     ``tests`` are the autograded tests, (notebook, test id, points) as ``course.autograded_tests()`` gives
-    them; ``source_format`` names the LMS export the run read, if any (the page then shows lateness)."""
+    them; ``source_format`` describes the LMS export the run read, as its intake reader's TITLE does ("a Canvas
+    download"), and is None for a plain folder of submissions: only an export dates them, so only then does the
+    page show lateness."""
     write_atomic(path, render_report(graded, tests, source_format))
 
 
