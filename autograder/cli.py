@@ -53,7 +53,8 @@ def _grade(args):
     except (SandboxError, SubmissionsError, GradeError) as err:
         sys.exit(f"hw4 grade: {err}")
     print(format_table(results))
-    print(f"\nwrote {os.path.join(args.out, 'grades.csv')}, grades.json and feedback/")
+    print(f"\nwrote {os.path.join(args.out, 'grades.csv')}, grades.json, feedback/ and the class report "
+          f"{os.path.join(args.out, 'report.html')}")
     if args.similarity:
         similarity(args)
 
@@ -114,7 +115,8 @@ def export(args):
         sys.exit(f"hw4 export: {err}")
     for note in notes:
         print(f"note: {note}")
-    print(f"wrote {', '.join(map(str, paths))}; rewrote {os.path.join(args.dir, 'grades.csv')} and grades.json")
+    print(f"wrote {', '.join(map(str, paths))}; rewrote {os.path.join(args.dir, 'grades.csv')}, grades.json and "
+          f"report.html")
 
 
 def results(args):

@@ -12,10 +12,12 @@ from pathlib import Path
 
 from .course import ASSIGNMENT, autograded_tests, gradebook_url
 from .deadlines import Policy, lateness
+from .files import write_atomic
 from .records import FinalGrade, Graded, Student, StudentResult
 
 GRADEBOOK = Path("course") / "gradebook.db"  # in DIR, made by `hw4 grade`
 RESULTS = "results"  # DIR/results/<student id>.json, one StudentResult each
+SOURCE = "source.json"  # DIR/source.json: what `hw4 grade` read, for the outputs `hw4 export` writes again
 
 
 class ClassError(RuntimeError):
@@ -53,6 +55,19 @@ def manual_points(out, student_ids):
                 continue
             points[sid] = None if any(g.needs_manual_grade for g in grades) else float(sum(g.score for g in grades))
     return points, float(sum(most for _, _, most in cells))
+
+
+def save_source(out, path, title):
+    """Say in DIR which SOURCE the class came from, and as what (an intake reader's TITLE)."""
+    write_atomic(Path(out) / SOURCE, json.dumps({"source": str(path), "read_as": title}, indent=1) + "\n")
+
+
+def source_title(out):
+    """What the class in DIR was read as ("a Canvas download"); None for a run before this was saved."""
+    try:
+        return json.loads((Path(out) / SOURCE).read_text(encoding="utf-8"))["read_as"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def class_ids(out):

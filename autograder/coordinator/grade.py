@@ -17,11 +17,10 @@ from pathlib import Path
 
 from .. import sandbox
 from ..course import autograded_tests
-from ..export import write_tables
-from ..final import load_class
+from ..export import refresh
+from ..final import load_class, save_source
 from ..files import write_atomic
-from ..late_banner import mark_feedback
-from ..intake import read_class
+from ..intake import folders, read_class
 from ..records import NotebookResult, StudentResult, TestResult
 from ..submissions import gradable, read_upload
 from ..workarounds import kill_pool_workers
@@ -58,6 +57,7 @@ def grade_class(submissions, out, jobs=None, sandboxed=True, regrade=False, sche
             with hold_lock(out):
                 if policy is not None:
                     policy.save(out)
+                save_source(out, submissions, None if intake.format == folders.NAME else intake.title)
                 return _grade_class(intake, submissions, out, jobs, sandboxed, regrade, scheduler, log, bar, execute)
 
 
@@ -217,11 +217,9 @@ def _write_feedback(out, result):
 
 
 def _write_outputs(out, students):
-    """grades.csv and grades.json, and the late notes on the feedback pages, from the class's saved results,
-    the hand-graded points in its gradebook and its late policy: as `hw4 export` rewrites them."""
-    graded = load_class(out, students)
-    write_tables(out, graded)
-    mark_feedback(out, graded)
+    """DIR's tables, late notes and report, from the class's saved results, the hand-graded points in its
+    gradebook and its late policy: as `hw4 export` writes them again."""
+    refresh(out, load_class(out, students))
 
 
 def format_table(results):

@@ -28,6 +28,7 @@ UNGRADED = ("blank", "zero")  # what an LMS gets while the hand-graded part is n
 FINAL_COLUMNS = ("manual", "manual_max", "manual_status", "hours_late", "late_percent", "late_penalty", "total",
                  "max_total", "late_note")
 NOT_YET_GRADED = "not yet graded"
+REPORT = "report.html"  # DIR/report.html, the class report
 
 
 class ExportError(RuntimeError):
@@ -153,6 +154,19 @@ def write_tables(out, graded):
             write_atomic(Path(out) / output.name, output.data)
 
 
+def refresh(out, graded):
+    """DIR's own outputs for ``graded``, as `hw4 grade` writes them and `hw4 export` writes them again with
+    the current hand-graded points: grades.csv, grades.json, the feedback pages' late notes, report.html."""
+    from ..course import autograded_tests
+    from ..final import source_title
+    from ..late_banner import mark_feedback
+    from ..report import write_report
+
+    write_tables(out, graded)
+    mark_feedback(out, graded)
+    write_report(Path(out) / REPORT, graded, autograded_tests(), source_title(out))
+
+
 def destinations(outputs, out, dest=None):
     """Where each output goes: DIR/export/NAME, or ``dest`` (a file, or a folder to hold NAME) for the main
     one, and each other one beside it."""
@@ -202,7 +216,7 @@ def _export(out, writer, roster, assignment, dest, ungraded):
     if roster and any(p.resolve() == Path(roster).resolve() for p in paths):
         raise ExportError(f"--out would overwrite the roster {roster}: choose another file")
     try:
-        write_tables(out, graded)
+        refresh(out, graded)
         for path, output in zip(paths, outputs):
             output.write(path)
     except OSError as err:

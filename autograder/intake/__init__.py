@@ -37,8 +37,12 @@ class Intake:
     uploads: dict[str, Upload]  # student id → upload, sorted by id
     notes: list[str] = field(default_factory=list)  # about SOURCE as a whole (entries no student owns)
 
+    @property
+    def title(self):
+        return READERS[self.format].TITLE
+
     def summary(self, source):
-        return f"read {source} as {READERS[self.format].TITLE}: {len(self.uploads)} students"
+        return f"read {source} as {self.title}: {len(self.uploads)} students"
 
 
 def read_class(source, fmt=None):
