@@ -14,7 +14,7 @@ from autograder.deadlines import (
     policy_from_options,
     read_extensions,
 )
-from autograder.late_banner import add_late_banner
+from autograder.export.late_notes import add_late_banner
 from autograder.records import Lateness, Student
 
 DUE = "2026-12-01T23:59-05:00"

@@ -19,7 +19,7 @@ from autograder.course import ASSIGNMENT, autograded_tests
 from autograder.deadlines import policy_from_options
 from autograder.export import ExportError, export, moodle, write_tables
 from autograder.final import ClassError, load_class
-from autograder.late_banner import mark_feedback
+from autograder.export.late_notes import mark_feedback
 from autograder.records import Student, StudentResult
 
 DUE = "2026-12-01T23:59-05:00"

@@ -159,7 +159,7 @@ def refresh(out, graded):
     the current hand-graded points: grades.csv, grades.json, the feedback pages' late notes, report.html."""
     from ..course import autograded_tests
     from ..final import source_title
-    from ..late_banner import mark_feedback
+    from .late_notes import mark_feedback
     from ..report import write_report
 
     write_tables(out, graded)

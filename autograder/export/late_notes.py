@@ -3,7 +3,7 @@ import html
 import re
 from pathlib import Path
 
-from .files import write_atomic
+from ..files import write_atomic
 
 BANNER_ID = "hw4-late-note"
 _BODY = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
