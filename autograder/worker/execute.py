@@ -55,7 +55,8 @@ class SandboxedExecute(Execute):
     seed = Integer(0, help="seed of this run's probe inputs").tag(config=True)
     wall_seconds = Integer(sandbox.NOTEBOOK_TIMEOUT_S, help="the whole notebook's time limit").tag(config=True)
     memory_bytes = Integer(sandbox.MEMORY_BYTES, help="memory limit of the student's kernel").tag(config=True)
-    max_output_bytes = Integer(sandbox.MAX_OUTPUT_BYTES, help="output kept per notebook; the rest is dropped").tag(config=True)
+    max_output_bytes = Integer(sandbox.MAX_OUTPUT_BYTES,
+                               help="output kept per notebook; the rest is dropped").tag(config=True)
     warm_kernels = Bool(True, help="fork sandboxed kernels from the zygote (see zygote.py)").tag(config=True)
 
     def _prepare(self, name):
