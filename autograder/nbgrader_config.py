@@ -17,7 +17,7 @@ c.Autograde.autograde_preprocessors = [
 ]
 from autograder.sandbox import CELL_TIMEOUT_S  # noqa: E402 (config files import as they go)
 
-c.Execute.timeout = CELL_TIMEOUT_S  # per cell; the whole notebook is capped by SandboxedExecute.wall_seconds
+c.Execute.timeout = CELL_TIMEOUT_S  # seconds per cell; the whole notebook is capped by SandboxedExecute.wall_seconds
 # The grader kills the sandbox afterwards anyway; a graceful kernel shutdown only adds seconds per notebook.
 c.Execute.shutdown_kernel = "immediate"
 # A student who deleted a test cell gets it back, and graded, rather than a silent zero.

@@ -28,8 +28,7 @@ from traitlets.config import Config
 
 from autograder import sandbox
 from autograder.course import SOURCE
-from autograder.sandbox import MiB, Limits, SandboxError, SandboxedKernelManager
-from autograder.sandbox import mounts
+from autograder.sandbox import MiB, Limits, SandboxError, SandboxedKernelManager, mounts
 from autograder.sandbox.zygote import Zygote, ZygoteError
 
 pytestmark = pytest.mark.skipif(

@@ -1,15 +1,17 @@
 """The sandbox: the trust boundary around student code during grading.
 
-Inside it runs everything a student wrote, and nothing else: each notebook's kernel, and whatever that
+Inside it runs everything a student wrote, and nothing else: each notebook's kernel and whatever that
 kernel starts. Outside it stay the grader, the source notebooks, the hidden tests' checks and the gradebook.
-The sandbox guarantees that code inside runs as an unprivileged uid of its own with no capabilities, in its
-own pid, network (none at all), IPC and hostname namespaces, sees only the system, the Python runtime and
-the student package read-only plus its own scratch folder, stays within the limits of limits.py, and leaves
-no process behind. The security model is described in the README ("Security model").
+Code inside runs as an unprivileged uid of its own, with no capabilities, in its own pid, network (no
+network at all), IPC and hostname namespaces; it sees the system, the Python runtime and the student
+package read-only, a private /tmp and its scratch folder, the only place it can write; it stays within the
+limits of limits.py; and when it ends, nothing it started survives. The README's "Security model" states
+these guarantees in full.
 
 One job a module:
 
     limits.py     every limit, defined once
+    errors.py     the error raised when the sandbox cannot be built here
     slots.py      which sandboxes run at once, and the uid of each
     mounts.py     the filesystem inside
     command.py    the prlimit, bwrap and setpriv command line
@@ -22,10 +24,9 @@ The grader uses it as ``from autograder import sandbox``, with the names below.
 """
 from .command import PYTHON, prepare_scratch, sandbox_argv, sandbox_env
 from .errors import SandboxError
-from .kernel import ZYGOTE_HOME, SandboxedKernelManager
-# sandbox.zygote is this function, which hides the submodule of the same name: reach that module's names
+# sandbox.zygote is the accessor function, which hides the submodule of that name: reach the module's names
 # with `from autograder.sandbox.zygote import ...`.
-from .kernel import zygote
+from .kernel import ZYGOTE_HOME, SandboxedKernelManager, zygote
 from .limits import (BASE_UID, CELL_TIMEOUT_S, MAX_OUTPUT_BYTES, MAX_SLOTS, MEMORY_BYTES, NOTEBOOK_TIMEOUT_S,
                      GiB, Limits, MiB, rlimits)
 from .oneshot import SandboxResult, check_available, run

@@ -21,6 +21,8 @@ MAX_SLOTS = 5000  # keeps uids below 65534 ("nobody")
 
 @dataclass(frozen=True)
 class Limits:
+    """The resource limits of each process in a sandbox (see rlimits)."""
+
     memory_bytes: int = MEMORY_BYTES  # RLIMIT_DATA, per process
     processes: int = 64  # RLIMIT_NPROC: processes and threads of the slot's uid
     cpu_seconds: int = 600  # RLIMIT_CPU, per process
