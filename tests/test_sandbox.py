@@ -493,7 +493,8 @@ def test_one_warm_kernel_leaves_nothing_to_the_next(tmp_path):
     first = _notebook("import torch, matplotlib\ntorch.LEFT_BEHIND = matplotlib.LEFT_BEHIND = 1\n"
                       "open('/tmp/left-behind', 'w').write('x')")
     second = _notebook("import os, torch, matplotlib\n"
-                       "print(hasattr(torch, 'LEFT_BEHIND'), hasattr(matplotlib, 'LEFT_BEHIND'), os.path.exists('/tmp/left-behind'))")
+                       "print(hasattr(torch, 'LEFT_BEHIND'), hasattr(matplotlib, 'LEFT_BEHIND'),"
+                       " os.path.exists('/tmp/left-behind'))")
     _execute(first, tmp_path / "a")
     [outputs] = _execute(second, tmp_path / "b", slot=OTHER_SLOT)
     assert outputs[0]["text"] == "False False False\n"

@@ -5,8 +5,8 @@ kernel starts. Outside it stay the grader, the source notebooks, the hidden test
 Code inside runs as an unprivileged uid of its own, with no capabilities, in its own pid, network (no
 network at all), IPC and hostname namespaces; it sees the system, the Python runtime and the student
 package read-only, a private /tmp and its scratch folder, the only place it can write; it stays within the
-limits of limits.py; and when it ends, nothing it started survives. The README's "Security model" states
-these guarantees in full.
+limits of limits.py; and when it ends, nothing it started survives. docs/instructors.md ("The security
+model") states these guarantees in full.
 
 One job a module:
 
