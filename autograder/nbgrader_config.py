@@ -15,7 +15,9 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
-c.Execute.timeout = 120  # seconds per cell; the whole notebook is capped by SandboxedExecute.wall_seconds
+from autograder.sandbox import CELL_TIMEOUT_S  # noqa: E402 (config files import as they go)
+
+c.Execute.timeout = CELL_TIMEOUT_S  # seconds per cell; the whole notebook is capped by SandboxedExecute.wall_seconds
 # The grader kills the sandbox afterwards anyway; a graceful kernel shutdown only adds seconds per notebook.
 c.Execute.shutdown_kernel = "immediate"
 # A student who deleted a test cell gets it back, and graded, rather than a silent zero.

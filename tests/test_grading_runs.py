@@ -18,7 +18,7 @@ from autograder.coordinator.grade import grade_class
 from autograder.coordinator.runs import GradeError
 from autograder.submissions import read_student
 from autograder.worker.student import grade_student
-from autograder.zygote import Zygote
+from autograder.sandbox.zygote import Zygote
 from conftest import HW4, grading_line, summary
 
 
@@ -117,12 +117,12 @@ def test_feedback_shows_verdicts_and_messages_but_no_hidden_test_code(small_grad
 def test_a_zygote_that_fails_costs_the_student_nothing(small_class, tmp_path):
     """A zygote that dies (here: not even Python) makes each notebook run with a cold kernel instead."""
     broken = Zygote("/bin/false", {})
-    saved, sandbox._zygote = sandbox._zygote, broken
+    saved, sandbox.kernel._zygote = sandbox.kernel._zygote, broken
     try:
         notebooks = read_student(small_class / "right")
         result = grade_student("right", notebooks, autograded_tests(), dict(gradebook=_gradebook(tmp_path)))
     finally:
-        sandbox._zygote = saved
+        sandbox.kernel._zygote = saved
     assert result.status == "missing" and result.notebooks["KL_derivation"].status == "ok", result.errors
     assert result.score == 25  # every KL point, as with a warm kernel
 

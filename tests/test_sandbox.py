@@ -28,8 +28,8 @@ from traitlets.config import Config
 
 from autograder import sandbox
 from autograder.course import SOURCE
-from autograder.sandbox import MiB, Limits, SandboxError, SandboxedKernelManager
-from autograder.zygote import Zygote, ZygoteError
+from autograder.sandbox import MiB, Limits, SandboxError, SandboxedKernelManager, mounts
+from autograder.sandbox.zygote import Zygote, ZygoteError
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("bwrap") is None,
@@ -41,7 +41,7 @@ SMALL = Limits(memory_bytes=512 * MiB, processes=32, cpu_seconds=10,
                file_bytes=1 * MiB, open_files=64, tmp_bytes=16 * MiB)
 # importing torch alone maps ~750 MiB of RLIMIT_DATA
 TORCH = dataclasses.replace(SMALL, memory_bytes=1024 * MiB)
-REPO = Path(sandbox.__file__).resolve().parents[1]
+REPO = Path(sandbox.__file__).resolve().parents[2]
 
 
 def py(code, scratch, *, slot=SLOT, limits=SMALL, timeout=20, env=None):
@@ -142,7 +142,7 @@ def test_instructor_side_is_invisible(scratch, tmp_path):
     secret = tmp_path / "instructor" / "hidden_tests.py"
     secret.parent.mkdir()
     secret.write_text("SECRET = 42\n")
-    paths = [str(secret), str(REPO / "autograder"), str(REPO / "autograder" / "sandbox.py"),
+    paths = [str(secret), str(REPO / "autograder"), str(REPO / "autograder" / "sandbox"),
              str(REPO / "pyproject.toml"), str(REPO / "README.md"), "/etc/shadow", "/root/.bashrc",
              "/work/main/autograder", "/work/main/README.md"]
     got = out(py(f"""
@@ -153,11 +153,11 @@ def test_instructor_side_is_invisible(scratch, tmp_path):
 
 
 def test_instructor_package_is_masked_inside_bound_dirs():
-    assert sandbox._masks([str(REPO), sys.prefix]) == [str(REPO / "autograder")]
+    assert mounts._masks([str(REPO), sys.prefix]) == [str(REPO / "autograder")]
 
 
 def test_only_python_runtime_and_student_package_are_bound_from_the_repo(scratch):
-    bound = {Path(p).relative_to(REPO).parts[0] for p in sandbox._runtime_dirs() if REPO in Path(p).parents}
+    bound = {Path(p).relative_to(REPO).parts[0] for p in mounts._runtime_dirs() if REPO in Path(p).parents}
     got = out(py(f"""
         import json, os
         print(json.dumps([sorted(os.listdir({str(REPO)!r})), sorted(os.listdir({str(REPO / "student")!r}))]))
@@ -493,7 +493,8 @@ def test_one_warm_kernel_leaves_nothing_to_the_next(tmp_path):
     first = _notebook("import torch, matplotlib\ntorch.LEFT_BEHIND = matplotlib.LEFT_BEHIND = 1\n"
                       "open('/tmp/left-behind', 'w').write('x')")
     second = _notebook("import os, torch, matplotlib\n"
-                       "print(hasattr(torch, 'LEFT_BEHIND'), hasattr(matplotlib, 'LEFT_BEHIND'), os.path.exists('/tmp/left-behind'))")
+                       "print(hasattr(torch, 'LEFT_BEHIND'), hasattr(matplotlib, 'LEFT_BEHIND'),"
+                       " os.path.exists('/tmp/left-behind'))")
     _execute(first, tmp_path / "a")
     [outputs] = _execute(second, tmp_path / "b", slot=OTHER_SLOT)
     assert outputs[0]["text"] == "False False False\n"
@@ -553,7 +554,7 @@ def test_a_launcher_outliving_its_zygote_exits_and_lets_go_of_the_output():
     that holds the grader's output open. Here a stand-in zygote forks a child whose join takes a second."""
     stand_in = textwrap.dedent(f"""\
         import json, os, socket, sys, time
-        sys.path.insert(0, {str(REPO / "autograder")!r})
+        sys.path.insert(0, {str(REPO / "autograder" / "sandbox")!r})
         import zygote
         zygote._join_namespaces = lambda target: time.sleep(1)
         ours, theirs = socket.socketpair()

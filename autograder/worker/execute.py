@@ -21,7 +21,7 @@ from hw4 import course, probe
 
 from .. import sandbox
 from ..checks import CHECKS
-from ..zygote import ZygoteError
+from ..sandbox.zygote import ZygoteError
 
 
 class EnvKernelManager(AsyncKernelManager):
@@ -53,9 +53,10 @@ class SandboxedExecute(Execute):
     use_sandbox = Bool(True, help="run student code in the bubblewrap sandbox").tag(config=True)
     work_dir = Unicode(help="this student's scratch root; each notebook gets a fresh folder in it").tag(config=True)
     seed = Integer(0, help="seed of this run's probe inputs").tag(config=True)
-    wall_seconds = Integer(300, help="the whole notebook's time limit").tag(config=True)
-    memory_bytes = Integer(4 * 2**30, help="memory limit of the student's kernel").tag(config=True)
-    max_output_bytes = Integer(2**20, help="output kept per notebook; the rest is dropped").tag(config=True)
+    wall_seconds = Integer(sandbox.NOTEBOOK_TIMEOUT_S, help="the whole notebook's time limit").tag(config=True)
+    memory_bytes = Integer(sandbox.MEMORY_BYTES, help="memory limit of the student's kernel").tag(config=True)
+    max_output_bytes = Integer(sandbox.MAX_OUTPUT_BYTES,
+                               help="output kept per notebook; the rest is dropped").tag(config=True)
     warm_kernels = Bool(True, help="fork sandboxed kernels from the zygote (see zygote.py)").tag(config=True)
 
     def _prepare(self, name):
