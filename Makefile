@@ -1,4 +1,5 @@
-# Quick start:  make demo   (set up, release the notebooks and the handout, grade the sample class)
+# Quick start:  make demo   (set up, release the notebooks and the handout, grade a sample class from a Canvas
+#                            download and export its grades back to Canvas)
 #               make test   (set up, run the test suite)
 PYTHON ?= python3
 VENV ?= .venv
@@ -26,6 +27,7 @@ demo: setup
 	$(BIN)/hw4 demo --out demo
 
 # Two test processes per core: many tests wait on kernels, signals and time limits as much as they compute.
+# The suite runs ruff too (tests/test_docs.py).
 test: setup
 	$(BIN)/python -m pytest -q -n $$((2 * $$(nproc))) --dist loadgroup
 
