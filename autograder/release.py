@@ -4,11 +4,10 @@ In the course folder ``root`` it writes the two student notebooks, ``student/hw4
 the shared reader compares submissions with) and ``dist/hw4-handout.zip``: one folder ``hw4-handout/``
 with the notebooks and the student package (``student/``), nothing of the instructor side.
 """
-import json
 from pathlib import Path
 
 import nbformat
-from hw4.submission import describe
+from hw4.graded import describe, dumps
 
 from .files import folder_entries, write_zip
 from .course import SOURCE_DIR, released_notebooks
@@ -34,9 +33,8 @@ def release(root):
 
 
 def manifest(notebooks):
-    """The graded cells of each released notebook, as JSON bytes (see hw4/submission.py)."""
-    described = {name: describe(nbformat.reads(data.decode(), as_version=4)) for name, data in notebooks.items()}
-    return (json.dumps(described, indent=1, sort_keys=True) + "\n").encode()
+    """The cells of each released notebook, as JSON bytes (see hw4/graded.py)."""
+    return dumps({name: describe(nbformat.reads(data.decode(), as_version=4)) for name, data in notebooks.items()})
 
 
 def handout_entries(root, notebooks):

@@ -2,6 +2,7 @@
 
 Every student gets a folder; ``build`` returns student id → Expect, saying what grading must report.
 """
+import codecs
 import json
 import os
 from dataclasses import dataclass
@@ -61,10 +62,17 @@ def _write_nb(nb, path):
 
 
 def _stripped(folder):
+    """VAE.ipynb saved by a tool that drops every cell's metadata, its locked 'setup' cell edited so that it
+    stops the notebook if the grader ran it; KL_derivation.ipynb with a byte-order mark. Both are repaired,
+    and the locked cell is still restored from the release: full marks."""
     nb = _solution_nb("VAE")
     for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "setup":
+            cell.source = "raise RuntimeError('an edited locked cell ran')"
         cell.metadata = {}
     _write_nb(nb, folder / "VAE.ipynb")
+    kl = folder / "KL_derivation.ipynb"
+    kl.write_bytes(codecs.BOM_UTF8 + kl.read_bytes())
 
 
 def _duplicate_ids(folder):
@@ -102,12 +110,13 @@ def build(dest):
     # being graded, and they spare the class as many runs of a blank KL notebook.
     broken = [(lambda f: (f / "VAE.ipynb").write_bytes(b""), "empty"),
               (lambda f: (f / "VAE.ipynb").write_text("{'cells': ["), "not valid JSON"),
-              (lambda f: (f / "VAE.ipynb").write_bytes(b"\xff\xfe{\x00"), "not UTF-8"),
+              (lambda f: (f / "VAE.ipynb").write_bytes(b"{\xff\xfe}"), "not UTF-8"),
               (lambda f: (f / "VAE.ipynb").write_bytes(b" " * (21 * 2**20) + b"{}"), "the limit is"),
               (lambda f: (f / "VAE.ipynb").write_text('{"hello": 1}'), "not a Jupyter notebook")]
     for (sid, answers, tests), (writer, reason) in zip(_catalog("KL_derivation", catalog_kl), broken, strict=True):
         expect |= _broken(dest, sid, writer, kl=answers, status="invalid", reason=reason, **tests)
-    expect |= _broken(dest, "stripped", _stripped, status="invalid", reason="grading metadata")
+    expect |= _broken(dest, "stripped", _stripped, kl=reference_answers("KL_derivation"),
+                      full=("KL_derivation", "VAE"), reason="the grading metadata of")
     expect |= _broken(dest, "nbformat3", lambda f: nbformat.write(nbformat.convert(_solution_nb("VAE"), 3),
                                                                   f / "VAE.ipynb", version=3),
                       full=("VAE",), reason="nbformat 3")

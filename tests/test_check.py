@@ -1,4 +1,5 @@
 """`hw4 check`: a student's view of the visible tests, and the reader it shares with the grader."""
+import codecs
 import json
 import os
 import subprocess
@@ -16,12 +17,20 @@ def _check(notebook):
     return subprocess.run([HW4, "check", notebook], capture_output=True, text=True, timeout=600)
 
 
-def test_a_correct_notebook_passes_every_visible_test(tmp_path):
-    write_submission(tmp_path, {"KL_derivation": reference_answers("KL_derivation")})
+def test_a_correct_notebook_passes_every_visible_test_even_as_an_editor_left_it(tmp_path):
+    """Saved without cell metadata and with a byte-order mark: `hw4 check` says what the grader will repair,
+    and runs the notebook as repaired (its test cells found by their restored metadata)."""
+    nb = student_notebook("KL_derivation", reference_answers("KL_derivation"))
+    for cell in nb.cells:
+        cell.metadata = {}
+    (tmp_path / "KL_derivation.ipynb").write_bytes(codecs.BOM_UTF8 + nbformat.writes(nb).encode())
     run = _check(tmp_path / "KL_derivation.ipynb")
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "FAIL" not in run.stdout and "TODO" not in run.stdout
+    assert "FAIL" not in run.stdout and "TODO" not in run.stdout and "INVALID" not in run.stdout
     assert "9/9 visible tests pass" in run.stdout
+    repairs = [line for line in run.stdout.splitlines() if line.startswith("REPAIR")]
+    assert len(repairs) == 2 and all("; the grader will repair this: " in line for line in repairs), run.stdout
+    assert "byte-order mark" in repairs[0] and "grading metadata" in repairs[1]
 
 
 def test_stubs_and_mistakes_are_reported_test_by_test(tmp_path):
@@ -95,11 +104,19 @@ def _copy_cell(cells, grade_id):
     cells.insert(_index(cells, grade_id), copy)
 
 
+def _strip_but_empty(cells, grade_id):
+    """An editor dropped every cell's metadata, and the student emptied the answer cell ``grade_id``."""
+    cells[_index(cells, grade_id)].source = ""
+    for cell in cells:
+        cell.metadata.clear()
+
+
 @pytest.mark.parametrize("edit, reason", [
     (lambda cells: _copy_cell(cells, "kl_mvn"), "the graded cell 'kl_mvn' appears 2 times"),
     (lambda cells: _copy_cell(cells, "test_kl_mvn_exact"), "'test_kl_mvn_exact' appears 2 times"),
     (lambda cells: cells.pop(_index(cells, "derivation")), "the answer cell 'derivation' was deleted"),
-    (lambda cells: [c.metadata.clear() for c in cells], "lost its grading metadata"),
+    (lambda cells: _strip_but_empty(cells, "kl_mc"),
+     "the grader cannot put it back with certainty: no cell between 'test_kl_mvn_high_dim' and 'test_kl_mc_estimate'"),
 ])
 def test_the_reader_finds_what_the_grader_cannot_grade(tmp_path, edit, reason):
     nb = read_notebook("KL_derivation", _edited(tmp_path, edit))

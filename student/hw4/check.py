@@ -1,8 +1,9 @@
 """`hw4 check NOTEBOOK`: run a notebook's visible tests and say, test by test, what passes.
 
-First the file is read exactly as the grader reads it (``hw4.submission``): a damaged, stripped or renamed
-notebook, or one with copied or deleted graded cells, is reported before the deadline, not after. Then
-the notebook runs top to bottom in a fresh Jupyter kernel, in fast mode (as `nbgrader validate` does), so
+First the file is read exactly as the grader reads it (``hw4.submission``): a damaged or renamed notebook,
+or one with copied or deleted graded cells, is reported before the deadline, not after, and so is what the
+grader will repair (a byte-order mark, cell metadata an editor dropped). Then the notebook, repaired as the
+grader will, runs top to bottom in a fresh Jupyter kernel, in fast mode (as `nbgrader validate` does), so
 long training loops shrink. Passing here does not guarantee full marks: the grader adds hidden tests.
 """
 import os
@@ -29,12 +30,11 @@ def _error(cell):
     return None
 
 
-def run_notebook(path):
-    """Execute the notebook at ``path`` in its own folder and return it with outputs."""
-    nb = nbformat.read(path, as_version=4)
-    folder = str(Path(path).resolve().parent)
+def run_notebook(text, folder):
+    """Execute the notebook ``text`` (nbformat JSON) in ``folder`` and return it with outputs."""
+    nb = nbformat.reads(text, as_version=4)
     client = NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True, extra_arguments=QUIET,
-                            resources={"metadata": {"path": folder}})
+                            resources={"metadata": {"path": str(folder)}})
     os.environ.setdefault(NBGRADER_EXECUTION, "validate")  # the notebooks' fast mode, as nbgrader validate
     client.execute()
     return nb
@@ -85,31 +85,35 @@ def report(nb):
 
 
 def readable(path):
-    """Read ``path`` as the grader would; print what it would say. True when it can be graded."""
+    """Read ``path`` as the grader would and print what it would say: the notebook it would grade, or None."""
     path = Path(path)
     name = notebook_name(path)
     if not (path.exists() or path.is_symlink()):
         print(f"INVALID  no such file: {path}")
-        return False
+        return None
     if name is None:
         expected = " and ".join(f"{n}.ipynb" for n in NOTEBOOKS)
         print(f"INVALID  {path.name}: the grader only collects {expected}; hand this work in under one of those names")
-        return False
+        return None
     nb = read_notebook(name, path)
     if nb.status != "ok":
         print(f"INVALID  the grader would not grade this file: {nb.reason}")
-        return False
+        return None
+    for repaired in nb.repairs:
+        print(f"REPAIR   {repaired.note('will repair this')}")
     for note in nb.notes:
-        print(f"NOTE     {note}")
+        if note not in {repaired.note() for repaired in nb.repairs}:
+            print(f"NOTE     {note}")
     if path.name != f"{name}.ipynb":
         print(f"NOTE     rename it to {name}.ipynb before you hand it in")
-    return True
+    return nb
 
 
 def check_notebook(path):
-    if not readable(path):
+    nb = readable(path)
+    if nb is None:
         return False
     print(f"Running {path} ...", flush=True)
-    lines, ok = report(run_notebook(path))
+    lines, ok = report(run_notebook(nb.text, Path(path).resolve().parent))
     print("\n".join(lines))
     return ok

@@ -1,10 +1,13 @@
 """Read a submitted notebook the way the grader does, and say whether it can be graded.
 
 The grader (``autograder/submissions.py``) and `hw4 check` share this reader, so a student sees the
-verdict before the deadline. A notebook is compared with ``graded_cells.json``, which `hw4 release` writes
-from the released notebooks: the graded cells each notebook must hold once, and the fingerprints of the
-cells the grader restores from its own copy (tests and locked cells). Nothing here runs the notebook.
+verdict before the deadline. A notebook is compared with ``graded_cells.json`` (graded.py), which
+`hw4 release` writes from the released notebooks: the graded cells each notebook must hold once, and the
+fingerprints of the cells the grader restores from its own copy (tests and locked cells). What editors do
+to a file while the work stays whole is repaired and noted: a byte-order mark, UTF-16, cell metadata dropped
+on save (repair.py). Nothing here runs the notebook.
 """
+import codecs
 import hashlib
 import json
 import os
@@ -17,9 +20,20 @@ from pathlib import Path
 
 import nbformat
 
-from hw4.course import GRADED_CELLS, MAX_NOTEBOOK_BYTES, NOTEBOOKS
+from hw4.course import MAX_NOTEBOOK_BYTES, NOTEBOOKS
+from hw4.graded import RESTORED, fingerprint, graded_cells, manifest, role
+from hw4.repair import repair
 
-RESTORED = ("test", "locked")  # roles whose cells the grader replaces with its own copy
+
+@dataclass(frozen=True)
+class Repaired:
+    """Something a tool did to the file, which the reader undid."""
+
+    damage: str  # what the tool did
+    fix: str  # what the reader does about it, in the present tense
+
+    def note(self, when="repaired it"):
+        return f"{self.damage}; the grader {when}: {self.fix}"
 
 
 @dataclass
@@ -28,42 +42,14 @@ class Notebook:
     status: str = "ok"  # ok, invalid or missing
     reason: str = ""
     filename: str = ""  # the submitted file graded as this notebook
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # for the student's row: what the grader saw, fixed or skipped
+    repairs: list[Repaired] = field(default_factory=list)  # what the reader repaired (also in notes)
     text: str | None = None  # the notebook to grade, as nbformat-4 JSON
     sha256: str = ""  # of the submitted bytes, to tell whether a regrade is needed
 
-
-# ---------------------------------------------------------------- the graded cells of a notebook
-
-def role(cell):
-    """What grading does with ``cell``: 'answer', 'written' (graded by hand), 'test', 'locked' or None."""
-    info = cell.get("metadata", {}).get("nbgrader", {})
-    if info.get("solution"):
-        return "written" if info.get("grade") and cell.get("cell_type") == "markdown" else "answer"
-    if info.get("grade"):
-        return "test"
-    return "locked" if info.get("locked") else None
-
-
-def fingerprint(cell):
-    return hashlib.sha256(cell.get("source", "").encode()).hexdigest()
-
-
-def describe(nb):
-    """grade id → {role, and the fingerprint of cells the grader restores}: one notebook's manifest entry."""
-    cells = {}
-    for cell in nb.cells:
-        kind = role(cell)
-        if kind:
-            entry = {"role": kind}
-            if kind in RESTORED:
-                entry["sha256"] = fingerprint(cell)
-            cells[cell.metadata.nbgrader["grade_id"]] = entry
-    return cells
-
-
-def manifest():
-    return json.loads(GRADED_CELLS.read_text())
+    def repaired(self, damage, fix):
+        self.repairs.append(Repaired(damage, fix))
+        self.notes.append(self.repairs[-1].note())
 
 
 # ---------------------------------------------------------------- which file is which notebook
@@ -116,9 +102,32 @@ def notebook_from_bytes(name, filename, read):
         return _fail(nb, "invalid", str(err))
     nb.sha256 = hashlib.sha256(data).hexdigest()
     try:
-        return _parse(nb, filename, data.decode("utf-8"))
+        text = _decode(nb, filename, data)
+    except ValueError as err:
+        return _fail(nb, "invalid", str(err))
+    return _parse(nb, filename, text)
+
+
+def _decode(nb, filename, data):
+    """The text of a notebook file: UTF-8 as Jupyter writes it, or as Windows editors save it, with a
+    byte-order mark (BOM) first, which JSON forbids (RFC 8259 §8.1), or in UTF-16 (Notepad's "Unicode")."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            text = data.decode("utf-16")  # the BOM says which byte order, and is dropped
+        except UnicodeDecodeError:
+            raise ValueError(f"{filename} is UTF-16 text (as Windows Notepad saves it) but damaged, so it cannot be "
+                             "read: save it again from Jupyter, which writes UTF-8") from None
+        nb.repaired(f"{filename} was saved as UTF-16 text (as Windows Notepad does)", "it is read as UTF-16")
+        return text
+    bom = data.startswith(codecs.BOM_UTF8)
+    try:
+        text = data[len(codecs.BOM_UTF8) if bom else 0:].decode("utf-8")
     except UnicodeDecodeError:
-        return _fail(nb, "invalid", f"{filename} is not UTF-8 text, so it is not a notebook")
+        raise ValueError(f"{filename} is not UTF-8 text, so it is not a notebook") from None
+    if bom:
+        nb.repaired(f"{filename} starts with a byte-order mark (BOM), which some Windows editors add",
+                    "the mark is dropped")
+    return text
 
 
 def entry_kind(path):
@@ -170,10 +179,13 @@ def _parse(nb, filename, text):
     if raw.get("nbformat", 4) < 4:
         nb.notes.append(f"{filename} was in nbformat {raw.get('nbformat')}; converted to nbformat 4")
     _note_duplicate_ids(nb, raw)
-    if not any("nbgrader" in cell.get("metadata", {}) for cell in notebook.cells):
-        return _fail(nb, "invalid", f"{filename} has lost its grading metadata (it was saved by a tool that "
-                                    "strips cell metadata): copy your answers into a fresh copy of the notebook")
-    problem = _compare_cells(nb, notebook, manifest()[nb.name])
+    released = manifest()[nb.name]
+    repaired = repair(notebook, released)
+    if repaired.problem:
+        return _fail(nb, "invalid", f"{filename}: {repaired.problem}")
+    if repaired.fix:
+        nb.repaired(repaired.damage, repaired.fix)
+    problem = _compare_cells(nb, notebook, graded_cells(released))
     if problem:
         return _fail(nb, "invalid", f"{filename}: {problem}")
     nb.text = nbformat.writes(notebook)
@@ -190,15 +202,15 @@ def _compare_cells(nb, notebook, expected):
     present = {cell.metadata.nbgrader["grade_id"]: cell for cell in notebook.cells if role(cell)}
     for grade_id, entry in expected.items():
         cell = present.get(grade_id)
-        if cell is None and entry["role"] == "written":
+        if cell is None and entry.role == "written":
             return (f"the answer cell '{grade_id}' was deleted, so the notebook cannot be graded: copy your answers "
                     "into a fresh copy of the notebook")
         if cell is None:
             nb.notes.append({"answer": f"the answer cell '{grade_id}' was deleted; the tests of it fail",
                              "test": f"test cell '{grade_id}' was deleted; the grader restored and ran it",
-                             "locked": f"the locked cell '{grade_id}' was deleted; the cells after it may fail"}[entry["role"]])
-        elif entry["role"] in RESTORED and fingerprint(cell) != entry["sha256"]:
-            what = "test cell" if entry["role"] == "test" else "cell"
+                             "locked": f"the locked cell '{grade_id}' was deleted; the cells after it may fail"}[entry.role])
+        elif entry.role in RESTORED and fingerprint(cell) != entry.sha256:
+            what = "test cell" if entry.role == "test" else "cell"
             nb.notes.append(f"{what} '{grade_id}' was edited; the grader restored and ran the original")
     return None
 
