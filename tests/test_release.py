@@ -1,5 +1,6 @@
 """`hw4 release`: the student notebooks and the handout, generated from the source, reproducible, with
 nothing of the instructor side in them."""
+import hashlib
 import json
 import zipfile
 
@@ -58,13 +59,18 @@ def test_the_handout_holds_no_solution_hidden_test_or_grader_code(released):
     assert "nbgrader" not in requirements and "dask" not in requirements
 
 
-def test_the_manifest_lists_every_graded_cell(released):
+def test_the_manifest_records_every_released_cell_in_order(released):
+    """The reader checks submissions against it and puts stripped notebooks back together from it (hw4/graded.py)."""
     manifest = json.loads((released.root / MANIFEST).read_text())
     for name in NOTEBOOKS:
         cells = nbformat.read(released.root / f"{name}.ipynb", as_version=4).cells
-        graded = {c.metadata.nbgrader["grade_id"] for c in cells if utils.is_grade(c) or utils.is_solution(c)}
-        assert graded <= set(manifest[name])
-        assert all("sha256" in entry for entry in manifest[name].values() if entry["role"] == "test")
+        assert [entry["id"] for entry in manifest[name]] == [c.id for c in cells]
+        assert all(entry["sha256"] == hashlib.sha256(c.source.encode()).hexdigest()
+                   for entry, c in zip(manifest[name], cells))
+        graded = [c for c in cells if utils.is_grade(c) or utils.is_solution(c) or utils.is_locked(c)]
+        assert [entry["metadata"] for entry in manifest[name] if "role" in entry] == [c.metadata for c in graded]
+        answers = [entry for entry in manifest[name] if entry.get("role") == "answer"]
+        assert answers and all(entry["defines"] == [entry["grade_id"]] for entry in answers)
 
 
 def test_every_graded_name_has_a_stub_and_its_own_cell():

@@ -64,14 +64,18 @@ def describe(nb):
 
 def dumps(described):
     """Notebook name → its described cells, as the JSON bytes of graded_cells.json (byte-identical each time)."""
-    cells = {name: [asdict(cell) for cell in described_cells] for name, described_cells in described.items()}
+    def fields(cell):  # those set, to keep the file short
+        return {key: value for key, value in asdict(cell).items() if value not in (None, ())}
+
+    cells = {name: [fields(cell) for cell in described_cells] for name, described_cells in described.items()}
     return (json.dumps(cells, indent=1, sort_keys=True) + "\n").encode()
 
 
 def manifest():
     """Notebook name → its released cells, in order."""
     cells = json.loads(GRADED_CELLS.read_text())
-    return {name: [ReleasedCell(**{**c, "defines": tuple(c["defines"])}) for c in listed] for name, listed in cells.items()}
+    return {name: [ReleasedCell(**{**c, "defines": tuple(c.get("defines", ()))}) for c in listed]
+            for name, listed in cells.items()}
 
 
 def graded_cells(released):

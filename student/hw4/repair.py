@@ -18,13 +18,19 @@ ADVICE = ("copy your answers into a fresh copy of the released notebook, check i
           "that in")
 
 
-@dataclass
-class Repair:
-    """What :func:`repair` found and did, or the reason it could not."""
+@dataclass(frozen=True)
+class Repaired:
+    """Something a tool did to a submitted file, which the reader undid."""
 
-    damage: str = ""
-    fix: str = ""
-    problem: str = ""
+    damage: str  # what the tool did
+    fix: str  # what the reader does about it, in the present tense
+
+    def note(self, when="repaired it"):
+        return f"{self.damage}; the grader {when}: {self.fix}"
+
+
+class CannotRepair(ValueError):
+    """A notebook whose cells lost their metadata cannot be matched to the released one with certainty."""
 
 
 @dataclass
@@ -52,13 +58,12 @@ class _Matching:
 
 
 def repair(notebook, released):
-    """Restore, in place, the metadata of the graded cells of ``notebook`` that lost it.
-
-    Returns an empty :class:`Repair` when nothing needed restoring (or a copied graded cell makes matching
-    pointless: the reader reports the copy), else the note or the problem."""
+    """Restore, in place, the metadata of the graded cells of ``notebook`` that lost it, and say so in a
+    :class:`Repaired`; None when nothing needed restoring (or a copied graded cell makes matching pointless:
+    the reader reports the copy). Raises :class:`CannotRepair` when a cell cannot be placed with certainty."""
     match = _Matching(notebook.cells, released)
     if not _by_metadata(match):
-        return Repair()
+        return None
     _by_content(match)
     anchors = sorted(match.pairs.items())
     if not anchors:
@@ -71,14 +76,13 @@ def repair(notebook, released):
     restored = [r for r, s in match.pairs.items() if released[r].role and "nbgrader" not in match.cells[s].metadata]
     stripped_whole = not any("nbgrader" in cell.get("metadata", {}) for cell in match.cells)
     if not restored and not stripped_whole:
-        return Repair()  # an intact notebook whose graded cells were deleted: the reader notes them
+        return None  # an intact notebook whose graded cells were deleted: the reader notes them
     if match.problems:
-        return Repair(problem="its cells have lost their grading metadata (a tool dropped it when saving), and the "
-                              f"grader cannot put it back with certainty: {match.problems[0]}; {ADVICE}")
+        raise CannotRepair("its cells have lost their grading metadata (a tool dropped it when saving), and the "
+                           f"grader cannot put it back with certainty: {match.problems[0]}; {ADVICE}")
     _restore(match, restored)
-    return Repair(f"the grading metadata of {_count(len(restored), 'graded cell')} was lost (a tool dropped it when "
-                  "saving)",
-                  _fix(match, restored))
+    return Repaired(f"the grading metadata of {_count(len(restored), 'graded cell')} was lost (a tool dropped it "
+                    "when saving)", _fix(match, restored))
 
 
 def _by_metadata(match):

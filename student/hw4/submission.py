@@ -22,18 +22,7 @@ import nbformat
 
 from hw4.course import MAX_NOTEBOOK_BYTES, NOTEBOOKS
 from hw4.graded import RESTORED, fingerprint, graded_cells, manifest, role
-from hw4.repair import repair
-
-
-@dataclass(frozen=True)
-class Repaired:
-    """Something a tool did to the file, which the reader undid."""
-
-    damage: str  # what the tool did
-    fix: str  # what the reader does about it, in the present tense
-
-    def note(self, when="repaired it"):
-        return f"{self.damage}; the grader {when}: {self.fix}"
+from hw4.repair import CannotRepair, Repaired, repair
 
 
 @dataclass
@@ -47,9 +36,9 @@ class Notebook:
     text: str | None = None  # the notebook to grade, as nbformat-4 JSON
     sha256: str = ""  # of the submitted bytes, to tell whether a regrade is needed
 
-    def repaired(self, damage, fix):
-        self.repairs.append(Repaired(damage, fix))
-        self.notes.append(self.repairs[-1].note())
+    def repaired(self, what):
+        self.repairs.append(what)
+        self.notes.append(what.note())
 
 
 # ---------------------------------------------------------------- which file is which notebook
@@ -117,7 +106,7 @@ def _decode(nb, filename, data):
         except UnicodeDecodeError:
             raise ValueError(f"{filename} is UTF-16 text (as Windows Notepad saves it) but damaged, so it cannot be "
                              "read: save it again from Jupyter, which writes UTF-8") from None
-        nb.repaired(f"{filename} was saved as UTF-16 text (as Windows Notepad does)", "it is read as UTF-16")
+        nb.repaired(Repaired(f"{filename} was saved as UTF-16 text (as Windows Notepad does)", "it is read as UTF-16"))
         return text
     bom = data.startswith(codecs.BOM_UTF8)
     try:
@@ -125,8 +114,8 @@ def _decode(nb, filename, data):
     except UnicodeDecodeError:
         raise ValueError(f"{filename} is not UTF-8 text, so it is not a notebook") from None
     if bom:
-        nb.repaired(f"{filename} starts with a byte-order mark (BOM), which some Windows editors add",
-                    "the mark is dropped")
+        nb.repaired(Repaired(f"{filename} starts with a byte-order mark (BOM), which some Windows editors add",
+                             "the mark is dropped"))
     return text
 
 
@@ -180,11 +169,12 @@ def _parse(nb, filename, text):
         nb.notes.append(f"{filename} was in nbformat {raw.get('nbformat')}; converted to nbformat 4")
     _note_duplicate_ids(nb, raw)
     released = manifest()[nb.name]
-    repaired = repair(notebook, released)
-    if repaired.problem:
-        return _fail(nb, "invalid", f"{filename}: {repaired.problem}")
-    if repaired.fix:
-        nb.repaired(repaired.damage, repaired.fix)
+    try:
+        repaired = repair(notebook, released)
+    except CannotRepair as err:
+        return _fail(nb, "invalid", f"{filename}: {err}")
+    if repaired:
+        nb.repaired(repaired)
     problem = _compare_cells(nb, notebook, graded_cells(released))
     if problem:
         return _fail(nb, "invalid", f"{filename}: {problem}")
@@ -208,7 +198,8 @@ def _compare_cells(nb, notebook, expected):
         if cell is None:
             nb.notes.append({"answer": f"the answer cell '{grade_id}' was deleted; the tests of it fail",
                              "test": f"test cell '{grade_id}' was deleted; the grader restored and ran it",
-                             "locked": f"the locked cell '{grade_id}' was deleted; the cells after it may fail"}[entry.role])
+                             "locked": f"the locked cell '{grade_id}' was deleted; the cells after it may fail",
+                             }[entry.role])
         elif entry.role in RESTORED and fingerprint(cell) != entry.sha256:
             what = "test cell" if entry.role == "test" else "cell"
             nb.notes.append(f"{what} '{grade_id}' was edited; the grader restored and ran the original")
