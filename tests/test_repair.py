@@ -158,13 +158,16 @@ def test_what_cannot_be_placed_with_certainty_is_invalid_with_the_reason(tmp_pat
     assert "a tool dropped it when saving" in read.reason and "fresh copy of the released notebook" in read.reason
 
 
-def test_an_intact_notebook_with_a_retyped_answer_cell_gets_its_metadata_back(tmp_path):
-    """A student who deleted an answer cell and typed the answer into a new cell in its place."""
+def test_an_intact_notebook_keeps_its_own_cells_where_a_deleted_test_was(tmp_path):
+    """No graded cell lost its metadata: a student's cell in the place of a deleted test cell stays theirs (it
+    is not taken for the test cell, which the grader would then overwrite); the test is restored as usual."""
     nb = _solution("KL_derivation")
-    at = _index(nb.cells, "kl_mc")
-    nb.cells[at] = nbformat.v4.new_code_cell(nb.cells[at].source)
+    at = _index(nb.cells, "test_kl_mvn_exact")
+    nb.cells[at] = nbformat.v4.new_code_cell("def helper():\n    return 1")
     read = _read(tmp_path, "KL_derivation", nb)
-    assert read.status == "ok" and "recognising 1 answer cell by the name it defines" in read.notes[0], read.notes
+    assert read.status == "ok" and not read.repairs, read.notes
+    assert "test cell 'test_kl_mvn_exact' was deleted; the grader restored and ran it" in read.notes
+    assert nbformat.reads(read.text, as_version=4).cells[at].metadata == {}
 
 
 # ---------------------------------------------------------------- encodings

@@ -190,9 +190,12 @@ def test_blank_malformed_and_missing_submissions_are_skipped_with_a_reason(tmp_p
     write_submission(tmp_path / "blank", {name: {} for name in NOTEBOOKS})
     write_submission(tmp_path / "not-json", {"KL_derivation": variant(2)["KL_derivation"]})
     (tmp_path / "not-json" / "VAE.ipynb").write_text('{"cells": [ this is not JSON')
-    stripped = student_notebook("VAE", variant(2)["VAE"])
+    stripped = student_notebook("VAE", variant(2)["VAE"])  # metadata dropped, and answers out of place: unrepairable
     for cell in stripped.cells:
         cell.metadata = {}
+    encoder, decoder = (next(i for i, c in enumerate(stripped.cells) if c.source.startswith(f"class {name}"))
+                        for name in ("Encoder", "Decoder"))
+    stripped.cells[encoder], stripped.cells[decoder] = stripped.cells[decoder], stripped.cells[encoder]
     write_submission(tmp_path / "stripped", {})
     (tmp_path / "stripped" / "VAE.ipynb").write_text(nbformat.writes(stripped))
     (tmp_path / "empty-file").mkdir()

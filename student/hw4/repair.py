@@ -6,7 +6,9 @@ although the student's work is all there. Each cell that lost it is matched to t
 then, between two matched cells, an answer cell by the name it defines (SPEC §2) and any other graded cell
 by its place. A matched graded cell gets back its released metadata, nbgrader's checksum included, so the
 notebook is then graded exactly like an intact one. Nothing is guessed: when a cell cannot be placed with
-certainty, the notebook is not repaired and the reason says which.
+certainty, the notebook is not repaired and the reason says which. A notebook is only repaired when some
+graded cell is found without its metadata (or no cell has any): otherwise cells without metadata are the
+student's own, and a deleted test cell must not take the place of one of them.
 """
 import copy
 from collections import Counter
@@ -65,6 +67,9 @@ def repair(notebook, released):
     if not _by_metadata(match):
         return None
     _by_content(match)
+    stripped_whole = not any("nbgrader" in cell.get("metadata", {}) for cell in match.cells)
+    if not stripped_whole and not any(how == "content" and released[r].role for r, how in match.how.items()):
+        return None  # no graded cell lost its metadata: cells without it are the student's own, left alone
     anchors = sorted(match.pairs.items())
     if not anchors:
         match.problems.append("none of its cells matches the released notebook")
@@ -74,9 +79,6 @@ def repair(notebook, released):
         for (r0, s0), (r1, s1) in zip([(-1, -1)] + anchors, anchors + [(len(released), len(match.cells))]):
             _place_gap(match, range(r0 + 1, r1), range(s0 + 1, s1))
     restored = [r for r, s in match.pairs.items() if released[r].role and "nbgrader" not in match.cells[s].metadata]
-    stripped_whole = not any("nbgrader" in cell.get("metadata", {}) for cell in match.cells)
-    if not restored and not stripped_whole:
-        return None  # an intact notebook whose graded cells were deleted: the reader notes them
     if match.problems:
         raise CannotRepair("its cells have lost their grading metadata (a tool dropped it when saving), and the "
                            f"grader cannot put it back with certainty: {match.problems[0]}; {ADVICE}")
