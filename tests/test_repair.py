@@ -146,7 +146,9 @@ def _insert_before(cells, grade_id, cell):
     ("VAE", lambda cells: (_replace(cells, "setup", "import torch"),
                            _insert_before(cells, "setup", nbformat.v4.new_code_cell("print(1)"))),
      "there are 2 code cells where the released notebook has 1, so the cell 'setup' cannot be told apart"),
-    ("VAE", lambda cells: _swap(cells, "test_VAE_forward", "md_loss"), "not in the order of the released notebook"),
+    ("VAE", lambda cells: _swap(cells, "test_VAE_forward", "md_loss"),
+     "the cell 'test_VAE_sample' was moved from its place in the released notebook (between 'test_VAE_forward' "
+     "and 'md_loss')"),
     ("VAE", lambda cells: cells.__setitem__(slice(None), [nbformat.v4.new_code_cell("print('another notebook')")]),
      "none of its cells matches the released notebook"),
 ])
@@ -201,10 +203,10 @@ def test_invalid_utf8_after_a_byte_order_mark_is_still_invalid(tmp_path):
 
 
 def test_a_stripped_and_a_bom_notebook_are_graded_like_intact_ones(graded):
-    """End to end (tests/classroom.py): full marks (test_grading.py checks them) and the notes on the row."""
+    """End to end (tests/classroom.py): full marks, the edited locked cell restored, and the notes on the row."""
     result = graded.results["stripped"]
-    assert result["status"] == "ok", result["errors"]
-    errors = "\n".join(result["errors"])
+    assert result.status == "ok" and result.score == result.max_score > 0, result.errors
+    errors = "\n".join(result.errors)
     assert "KL_derivation: KL_derivation.ipynb starts with a byte-order mark (BOM)" in errors
     assert "VAE: the grading metadata of" in errors and "by its place ('setup')" in errors
     assert "VAE: cell 'setup' was edited; the grader restored and ran the original" in errors

@@ -74,7 +74,10 @@ def repair(notebook, released):
     if not anchors:
         match.problems.append("none of its cells matches the released notebook")
     elif any(a[1] > b[1] for a, b in zip(anchors, anchors[1:])):
-        match.problems.append("its cells are not in the order of the released notebook")
+        moved = next(b[0] for a, b in zip(anchors, anchors[1:]) if a[1] > b[1])
+        what = f"the cell '{released[moved].grade_id}'" if released[moved].grade_id else "a cell"
+        match.problems.append(f"{what} was moved from its place in the released notebook "
+                              f"({match.where(moved, moved + 1)})")
     else:
         for (r0, s0), (r1, s1) in zip([(-1, -1)] + anchors, anchors + [(len(released), len(match.cells))]):
             _place_gap(match, range(r0 + 1, r1), range(s0 + 1, s1))
