@@ -18,7 +18,8 @@ def notebook(image_alt=None):
         new_code_cell("def f(x):\n    return x < 2 and 'a' != \"b\"  # comment", execution_count=1,
                       outputs=[new_output("stream", name="stdout", text="<tag> & text\n")]),
         new_code_cell("raise ValueError('no')", execution_count=2,
-                      outputs=[new_output("error", ename="ValueError", evalue="no", traceback=["\x1b[31mValueError\x1b[0m: no"])]),
+                      outputs=[new_output("error", ename="ValueError", evalue="no",
+                                          traceback=["\x1b[31mValueError\x1b[0m: no"])]),
         new_code_cell("%%bash\necho hi", metadata={"magics_language": "bash"}, execution_count=3),
         new_code_cell("plot()", execution_count=4, outputs=[image]),
     ]
