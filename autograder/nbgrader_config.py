@@ -34,3 +34,9 @@ from autograder.worker.feedback import DescribeImages, FeedbackExporter  # noqa:
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, DescribeImages, CSSHTMLHeaderPreprocessor]
 # The same page as nbgrader's, rendered in a third less time (see feedback.py).
 c.GenerateFeedback.exporter_class = FeedbackExporter
+
+# Rubrics of hand-graded answers: checked when the assignment is generated, shown in formgrader beside each
+# answer, with MathJax from the grading server (see autograder/formgrader/).
+from autograder.formgrader import configure as configure_rubrics  # noqa: E402
+
+configure_rubrics(c)

@@ -13,6 +13,7 @@ from nbgrader import utils
 
 from .course import NOTEBOOKS, SOURCE, autograded_tests, hand_graded_points, student_notebooks
 from .files import write_atomic, write_zip
+from .formgrader import without_rubric
 
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 
@@ -23,7 +24,7 @@ def reference_answers(name):
     for cell in nbformat.read(SOURCE / f"{name}.ipynb", as_version=4).cells:
         if utils.is_solution(cell):
             lines = [line for line in cell.source.splitlines() if line.strip() not in MARKERS]
-            answers[cell.metadata.nbgrader["grade_id"]] = "\n".join(lines)
+            answers[cell.metadata.nbgrader["grade_id"]] = without_rubric("\n".join(lines))  # for graders only
     return answers
 
 
