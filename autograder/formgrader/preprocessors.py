@@ -4,13 +4,14 @@ from pathlib import Path
 import nbformat
 from nbconvert.preprocessors import Preprocessor
 from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import NbGraderPreprocessor
 
 from .rubric import RubricError, notebook_rubrics
 
 SOURCE = CourseDirectory.source_directory.default_value  # nbgrader's "source", as make_course lays it out
 
 
-class CheckRubrics(Preprocessor):
+class CheckRubrics(NbGraderPreprocessor):  # nbgrader's steps are enabled by default, nbconvert's are not
     """Stop `hw4 release` (nbgrader's generate_assignment) on a rubric that is malformed, does not add up to its
     cell's points, or sits outside the solution region, where it would reach students."""
 
