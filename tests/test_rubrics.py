@@ -62,7 +62,7 @@ def test_the_derivation_has_a_rubric_worth_its_points():
     (SOLUTION.format(rubric=RUBRIC.replace("Typical deductions:", "Deductions")), 3.5, "neither a list entry"),
     (SOLUTION.format(rubric=RUBRIC + RUBRIC), 7, "one rubric"),
     (SOLUTION.format(rubric=RUBRIC.replace("### END MARK SCHEME\n", "")), 3.5, "one rubric"),
-])
+], ids=["outside the solution", "wrong total", "item without points", "stray line", "two rubrics", "no end"])
 def test_a_rubric_that_cannot_be_read_or_could_reach_students_is_refused(source, points, message):
     with pytest.raises(RubricError, match=message):
         rubric_of(source, points=points)
@@ -90,16 +90,21 @@ def test_release_stops_at_a_rubric_outside_the_solution(tmp_path):
         released_notebooks(source)
 
 
-def test_the_rubric_reaches_no_student_file(released, small_graded):
-    """Student notebooks, the handout and the feedback pages never hold any of the rubric."""
-    texts = {path: path.read_text() for path in (REPO / "KL_derivation.ipynb", REPO / "VAE.ipynb")}
-    for name, data in released_notebooks(SOURCE).items():
-        texts[f"released {name}"] = data.decode()
-    with zipfile.ZipFile(released.root / HANDOUT) as handout:
-        texts |= {f"handout {name}": handout.read(name).decode(errors="replace") for name in handout.namelist()}
-    pages = sorted((small_graded.out / "feedback").rglob("*.html"))
-    assert pages
-    texts |= {page: page.read_text() for page in pages}
+def assert_no_rubric_in(texts):
+    """``texts``: where → text. None holds any piece of the derivation's rubric."""
     for phrase in [*phrases(derivation_rubric()), "MARK SCHEME", "Typical deductions"]:
         leaks = [str(where) for where, text in texts.items() if phrase in text]
         assert not leaks, f"{phrase!r} in {leaks}"
+
+
+def test_the_rubric_reaches_neither_the_student_notebooks_nor_the_handout(released):
+    texts = {path: path.read_text() for path in (REPO / "KL_derivation.ipynb", REPO / "VAE.ipynb")}
+    with zipfile.ZipFile(released.root / HANDOUT) as handout:
+        texts |= {f"handout {name}": handout.read(name).decode(errors="replace") for name in handout.namelist()}
+    assert_no_rubric_in(texts)
+
+
+def test_the_rubric_reaches_no_feedback_page(small_graded):
+    pages = sorted((small_graded.out / "feedback").rglob("*.html"))
+    assert len(pages) >= 3  # right, blank, wrong (broken has no notebook to give feedback on)
+    assert_no_rubric_in({page: page.read_text() for page in pages})
