@@ -5,7 +5,7 @@ import nbformat
 import pytest
 
 from autograder.course import SOURCE, NbgraderError, released_notebooks
-from autograder.formgrader import Rubric, RubricError, RubricItem, notebook_rubrics, without_rubric
+from autograder.formgrader import AttachRubrics, Rubric, RubricError, RubricItem, notebook_rubrics, without_rubric
 from autograder.release import HANDOUT
 from conftest import REPO
 
@@ -33,6 +33,10 @@ def rubric_of(source, **kwargs):
 
 def derivation_rubric():
     return notebook_rubrics(nbformat.read(SOURCE / "KL_derivation.ipynb", as_version=4))["derivation"]
+
+
+def derivation_cell(nb):
+    return next(cell for cell in nb.cells if cell.metadata.get("nbgrader", {}).get("grade_id") == "derivation")
 
 
 def phrases(rubric):
@@ -75,13 +79,13 @@ def test_only_a_hand_graded_answer_holds_a_rubric():
 
 def test_without_rubric_takes_out_the_block_and_its_markers():
     assert without_rubric(SOLUTION.format(rubric=RUBRIC)) == SOLUTION.format(rubric="")
-    assert "MARK SCHEME" not in without_rubric(nbformat.read(SOURCE / "KL_derivation.ipynb", as_version=4).cells[3].source)
+    derivation = derivation_cell(nbformat.read(SOURCE / "KL_derivation.ipynb", as_version=4))
+    assert "MARK SCHEME" in derivation.source and "MARK SCHEME" not in without_rubric(derivation.source)
 
 
 def test_release_stops_at_a_rubric_outside_the_solution(tmp_path):
     nb = nbformat.read(SOURCE / "KL_derivation.ipynb", as_version=4)
-    cell = next(cell for cell in nb.cells if cell.metadata.get("nbgrader", {}).get("grade_id") == "derivation")
-    cell.source = RUBRIC.replace("1.5", "8") + "### BEGIN SOLUTION\nx\n### END SOLUTION"
+    derivation_cell(nb).source = RUBRIC.replace("1.5", "8") + "### BEGIN SOLUTION\nx\n### END SOLUTION"
     source = tmp_path / "hw4"
     source.mkdir()
     nbformat.write(nb, source / "KL_derivation.ipynb")
@@ -108,3 +112,21 @@ def test_the_rubric_reaches_no_feedback_page(small_graded):
     pages = sorted((small_graded.out / "feedback").rglob("*.html"))
     assert len(pages) >= 3  # right, blank, wrong (broken has no notebook to give feedback on)
     assert_no_rubric_in({page: page.read_text() for page in pages})
+
+
+def test_formgraders_page_gets_the_rubrics_of_the_course_source_notebook(tmp_path):
+    """AttachRubrics finds the source notebook above the autograded one formgrader renders, as nbgrader lays
+    out a course; a broken rubric there becomes a message on the page, not a failed page."""
+    nb = nbformat.read(SOURCE / "KL_derivation.ipynb", as_version=4)
+    (tmp_path / "source" / "hw4").mkdir(parents=True)
+    resources = {"metadata": {"path": str(tmp_path / "autograded" / "ada" / "hw4")},
+                 "assignment_id": "hw4", "notebook_id": "KL_derivation"}
+    assert AttachRubrics().preprocess(nb, dict(resources))[1]["rubrics"] == {}  # no source notebook: no rubric
+    nbformat.write(nb, tmp_path / "source" / "hw4" / "KL_derivation.ipynb")
+    assert AttachRubrics().preprocess(nb, dict(resources))[1]["rubrics"] == {"derivation": derivation_rubric()}
+
+    cell = derivation_cell(nb)
+    cell.source = cell.source.replace("- 2: both", "- 3: both")
+    nbformat.write(nb, tmp_path / "source" / "hw4" / "KL_derivation.ipynb")
+    _, attached = AttachRubrics().preprocess(nb, dict(resources))
+    assert attached["rubrics"] == {} and "gives 11 points in all, but the cell is worth 10" in attached["rubric_error"]
