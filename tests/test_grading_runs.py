@@ -42,7 +42,7 @@ def test_interrupted_run_grades_only_what_is_missing(small_class, small_graded, 
 
 def test_regrading_one_student_leaves_the_others_untouched(small_class, small_graded, tmp_path):
     out = shutil.copytree(small_graded.out, tmp_path / "out")
-    rewritten = ("wrong.json", "grades.csv", "grades.json", "gradebook.db", "report.html")  # and the run's lock
+    rewritten = ("wrong.json", "grades.csv", "grades.json", "gradebook.db", "report.html", "source.json")  # and the lock
     others = [path for path in out.rglob("*") if path.is_file() and "wrong" not in path.parts
               and path.name not in rewritten and not path.name.startswith(".")]
     before = {path: (path.read_bytes(), path.stat().st_mtime_ns) for path in others}
