@@ -1,6 +1,6 @@
 """How often the reference solution fails a hidden test: the false failures of the statistical checks.
 
-Each run draws fresh cases for every check of both notebooks (``draw_cases``, as grading does), feeds them
+Each run draws fresh cases for every check of every notebook (``draw_cases``, as grading does), feeds them
 to the reference functions (exec'd from the source notebooks' solution cells) through each hidden test's own
 ``hw4.probe.run`` call, and verifies the recorded outputs with ``Check.verify``: the grading path without
 nbgrader, the kernel or the sandbox. The derived bound is below 1e-6 per check, so the expected count over
@@ -28,21 +28,20 @@ from autograder.worker.execute import draw_cases
 from hw4 import course, probe
 
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
-SETUP = {"KL_derivation": "imports", "VAE": "setup"}
 
 
 def _cells(notebook):
     return nbformat.read(SOURCE / f"{notebook}.ipynb", as_version=4).cells
 
 
-def _reference_namespace(cells, notebook):
-    """The notebook's set-up cell and every solution cell, run in a fresh namespace."""
+def _reference_namespace(cells):
+    """The notebook's set-up cell (its first code cell: the imports, the device) and every solution cell,
+    run in a fresh namespace."""
+    code = [cell for cell in cells if cell.cell_type == "code"]
     namespace = {}
     with contextlib.redirect_stdout(io.StringIO()):  # the VAE set-up prints its device
-        for cell in cells:
-            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-            if cell.cell_type == "code" and (grade_id == SETUP[notebook] or utils.is_solution(cell)):
-                exec(cell.source, namespace)
+        for cell in code[:1] + [cell for cell in code[1:] if utils.is_solution(cell)]:
+            exec(cell.source, namespace)
     return namespace
 
 
@@ -57,7 +56,7 @@ def grade_once(notebook, cells, tests, seed, probe_dir):
     cases = draw_cases(notebook, seed)
     for test_id, test_cases in cases.items():
         probe.write(probe.input_path(probe_dir, test_id), test_cases)
-    namespace = _reference_namespace(cells, notebook)
+    namespace = _reference_namespace(cells)
     failures = {}
     for test_id, hidden in tests.items():
         exec(hidden, namespace)  # probe.run reads the inputs, calls the reference, writes the outputs

@@ -3,6 +3,7 @@
 Every student gets a folder; ``build`` returns student id → Expect, saying what grading must report.
 """
 import codecs
+import itertools
 import json
 import os
 from dataclasses import dataclass
@@ -12,9 +13,10 @@ import nbformat
 
 import catalog_kl
 import catalog_vae
+from autograder.course import NOTEBOOKS
 from autograder.samples import reference_answers, student_notebook, write_submission
 
-BLANK = {"KL_derivation": {}, "VAE": {}}
+BLANK = {name: {} for name in NOTEBOOKS}  # every notebook of the course, handed in unanswered
 
 
 @dataclass
@@ -45,10 +47,16 @@ def _catalog(notebook, catalog):
     return students
 
 
+def _blank_except(*names):
+    """Every notebook of the course but ``names``, unanswered: what a student whose scenario is about
+    ``names`` hands in besides, so that a notebook added to the course is not missing from their row."""
+    return {name: {} for name in NOTEBOOKS if name not in names}
+
+
 def _broken(dest, sid, writer, kl=None, **expect):
     """A student whose VAE.ipynb is made by ``writer(folder)`` and whose KL notebook holds the answers ``kl``
     (the blank release by default)."""
-    folder = write_submission(dest / sid, {"KL_derivation": kl or {}})
+    folder = write_submission(dest / sid, {**_blank_except("VAE"), "KL_derivation": kl or {}})
     writer(folder)
     return {sid: Expect(**expect)}
 
@@ -99,8 +107,8 @@ def _renamed(folder):
 def build(dest):
     dest = Path(dest)
     expect = {}
-    write_submission(dest / "solution", {name: reference_answers(name) for name in BLANK})
-    expect["solution"] = Expect(full=("KL_derivation", "VAE"))
+    write_submission(dest / "solution", {name: reference_answers(name) for name in NOTEBOOKS})
+    expect["solution"] = Expect(full=NOTEBOOKS)
     write_submission(dest / "blank", BLANK)
     expect["blank"] = Expect(zero=True)
     for sid, answers, tests in _catalog("VAE", catalog_vae):  # the other notebook is absent
@@ -113,7 +121,9 @@ def build(dest):
               (lambda f: (f / "VAE.ipynb").write_bytes(b"{\xff\xfe}"), "not UTF-8"),
               (lambda f: (f / "VAE.ipynb").write_bytes(b" " * (21 * 2**20) + b"{}"), "the limit is"),
               (lambda f: (f / "VAE.ipynb").write_text('{"hello": 1}'), "not a Jupyter notebook")]
-    for (sid, answers, tests), (writer, reason) in zip(_catalog("KL_derivation", catalog_kl), broken, strict=True):
+    students = _catalog("KL_derivation", catalog_kl)
+    assert len(students) >= len(broken), "each broken VAE.ipynb needs a KL catalog student to carry it"
+    for (sid, answers, tests), (writer, reason) in zip(students, itertools.cycle(broken)):
         expect |= _broken(dest, sid, writer, kl=answers, status="invalid", reason=reason, **tests)
     expect |= _broken(dest, "stripped", _stripped, kl=reference_answers("KL_derivation"),
                       full=("KL_derivation", "VAE"), reason="the grading metadata of")
@@ -126,17 +136,17 @@ def build(dest):
     expect |= _broken(dest, "extra", lambda f: (_write_nb(_solution_nb("VAE"), f / "VAE.ipynb"),
                                                 (f / "scratch.ipynb").write_text("{}")),
                       full=("VAE",), reason="ignored extra notebooks: scratch.ipynb")
-    write_submission(dest / "duplicate-ids", {"VAE": {}})
+    write_submission(dest / "duplicate-ids", _blank_except("KL_derivation"))
     _duplicate_ids(dest / "duplicate-ids")
     expect["duplicate-ids"] = Expect(full=("KL_derivation",), reason="new ids")
-    write_submission(dest / "edited-tests", {"VAE": {}})
+    write_submission(dest / "edited-tests", _blank_except("KL_derivation"))
     _edit_tests(dest / "edited-tests")
     expect["edited-tests"] = Expect(full=("KL_derivation",), reason="restored")
-    write_submission(dest / "renamed", {"KL_derivation": reference_answers("KL_derivation"), "VAE": {}})
+    write_submission(dest / "renamed", {**BLANK, "KL_derivation": reference_answers("KL_derivation")})
     _renamed(dest / "renamed")
     expect["renamed"] = Expect(full=("KL_derivation",), reason="graded 'KL_derivation (1).ipynb'")
-    write_submission(dest / "nested" / "hw4", {name: reference_answers(name) for name in BLANK})
-    expect["nested"] = Expect(full=("KL_derivation", "VAE"))
+    write_submission(dest / "nested" / "hw4", {name: reference_answers(name) for name in NOTEBOOKS})
+    expect["nested"] = Expect(full=NOTEBOOKS)
     (dest / "linked-folder").symlink_to(dest / "solution")
     expect["linked-folder"] = Expect(status="invalid", zero=True, reason="symbolic link")
     (dest / "empty-folder").mkdir()
