@@ -61,8 +61,7 @@ from autograder.samples import reference_answers, write_submission
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))  # the catalogs of wrong answers live with the test suite
-import catalog_kl  # noqa: E402
-import catalog_vae  # noqa: E402
+from catalogs import CATALOGS  # noqa: E402
 
 BIN = Path(sys.executable).parent
 SAMPLE_SECONDS = 0.2
@@ -78,7 +77,7 @@ def wrong_entries():
     """(notebook, graded name, label, code) of every catalog WRONG entry, the two notebooks alternating."""
     per_notebook = [[(notebook, name, label, code) for name, entries in catalog.WRONG.items()
                      for label, code in entries.items()]
-                    for notebook, catalog in (("KL_derivation", catalog_kl), ("VAE", catalog_vae))]
+                    for notebook, catalog in CATALOGS.items()]
     longest = max(map(len, per_notebook))
     return [entries[i % len(entries)] for i in range(longest) for entries in per_notebook]
 
