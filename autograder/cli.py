@@ -178,8 +178,9 @@ def register(commands):
     sub = commands.add_parser("export", help="write the final grades (autograded + hand-graded - late penalty) "
                                              "for an LMS, without grading again")
     sub.add_argument("dir", metavar="DIR", help="the graded class: hw4 grade's --out")
-    sub.add_argument("--to", required=True, metavar="FORMAT", help="canvas, moodle or csv (each a module of "
-                                                                  "autograder/export/)")
+    # the formats' names live in their writers (autograder/export/), which this command's start does not import
+    sub.add_argument("--to", required=True, metavar="FORMAT", help="the export format, e.g. canvas: one of those "
+                                                                  "docs/grades.md lists")
     sub.add_argument("--roster", metavar="FILE", help="the LMS's class list to fill in: Canvas's gradebook "
                                                      "export, or Moodle's grading worksheet")
     sub.add_argument("--assignment", default="", metavar="NAME", help='Canvas\'s column for this homework, as '

@@ -3,7 +3,7 @@
 The fields of :class:`Limits` are resource limits of each process in the sandbox (set by prlimit, or by the
 zygote for a warm kernel). The clocks and the output cap are kept by the grader around the kernel: the cell
 limit by nbgrader's ``Execute`` (nbgrader_config.py), the notebook limit and the output cap by
-``SandboxedExecute`` (preprocessors.py).
+``SandboxedExecute`` (autograder/worker/execute.py).
 """
 from dataclasses import dataclass
 
