@@ -5,6 +5,7 @@ import json
 import zipfile
 
 import nbformat
+from hw4.graded import role
 from nbgrader import utils
 
 from autograder.course import NOTEBOOKS, SOURCE
@@ -80,3 +81,18 @@ def test_every_graded_name_has_a_stub_and_its_own_cell():
                 grade_id = cell.metadata.nbgrader["grade_id"]
                 assert cell.source.split("(")[0].split(":")[0] in (f"def {grade_id}", f"class {grade_id}")
                 assert "raise NotImplementedError()" in cell.source
+
+
+def test_the_source_notebooks_the_manifest_and_the_checks_agree():
+    """Adding a notebook or a graded test is the recipe of docs/developers.md: this names the step missed."""
+    from autograder.checks import CHECKS
+
+    assert sorted(path.stem for path in SOURCE.glob("*.ipynb")) == sorted(NOTEBOOKS), \
+        "every source notebook is listed in NOTEBOOKS (student/hw4/course.py), and only those"
+    for name in NOTEBOOKS:
+        tests = {cell.metadata.nbgrader["grade_id"] for cell in nbformat.read(SOURCE / f"{name}.ipynb", 4).cells
+                 if role(cell) == "test"}
+        checks = {test_id for test_id, check in CHECKS.items() if check.notebook == name}
+        assert tests == checks, f"{name}: test cells without a check {sorted(tests - checks)}, " \
+                                f"checks without a test cell {sorted(checks - tests)} (autograder/checks/)"
+    assert {check.notebook for check in CHECKS.values()} <= set(NOTEBOOKS)
