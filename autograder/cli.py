@@ -153,6 +153,7 @@ def _source_arguments(parser):
 
 def register(commands):
     from .deadlines import add_options as deadlines_options  # light: the standard library only
+    from .export import UNGRADED  # light too: the writers themselves are imported when one runs
 
     sub = commands.add_parser("release", help="regenerate the student notebooks and dist/hw4-handout.zip")
     _root_option(sub)
@@ -186,12 +187,13 @@ def register(commands):
     sub.add_argument("--assignment", default="", metavar="NAME", help='Canvas\'s column for this homework, as '
                      'its gradebook export titles it, e.g. "HW4 (12345)" (default: found in the roster, else hw4)')
     sub.add_argument("--out", metavar="FILE", help="where the export goes (default: DIR/export/)")
-    sub.add_argument("--ungraded", choices=("blank", "zero"), default="blank",
+    sub.add_argument("--ungraded", choices=UNGRADED, default="blank",
                      help="the LMS grade of a student not yet graded by hand: left blank (default), or "
                           "the total without the hand-graded part")
     sub.set_defaults(run=export)
 
-    sub = commands.add_parser("demo", help="grade a sample class and print the grade table")
+    sub = commands.add_parser("demo", help="the round trip on a sample class: a Canvas download graded, its "
+                                                  "grades exported for Canvas")
     sub.add_argument("--out", metavar="DIR", help="where the class and its grades go (default: demo/ in the "
                                                   "course folder)")
     _root_option(sub)
