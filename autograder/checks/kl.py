@@ -309,7 +309,7 @@ def _verify_kl(kind):
 #           common movement; independent draws give variance 1/B to R_m, shared noise up to 1.
 # The χ² laws assume Gaussian Y. Y is a mean of n draws of f, whose excess kurtosis κ4/κ2² is at most 12
 # (κ4 = 48 Σ a²(a² + c²), κ2 = Σ 2a² + c²), so Y's is at most 12/n: the effective degrees of freedom
-# shrink by at most 6/n (1.2 % at n = 500), which makes the χ² tails 1.22 times heavier. The χ² tests
+# shrink by at most 6/n (1.2 % at n = 500), which makes the χ² tails 1.24 times heavier. The χ² tests
 # therefore run at a tenth of their share, α = 1e-6 / 3 / C / 10 per test for C cases. The cases at n = 1
 # and n = MC_MANY use pairs with Sigma1 = Sigma2, for which f is linear in x (a = 0): Y is then exactly
 # Gaussian at every n, so their χ² laws are exact (at n = 1 the kurtosis argument would not hold).
@@ -320,13 +320,13 @@ def _verify_kl(kind):
 #   n = 50,000  B = 1 (a batch of one): an estimator that stops short of n draws is too noisy there.
 # Numbers (α = 4.2e-9):
 #   spread  ν = 390: passes for S/ν in [0.635, 1.480]; a variance off by ×2 fails with probability
-#           0.99996, off by ×1/2 with 0.99976. At n = 1, ν = 1,990: passes for S/ν in [0.825, 1.198].
+#           0.99996, off by ×1/2 with 0.99975. At n = 1, ν = 1,990: passes for S/ν in [0.825, 1.198].
 #           At n = 50,000, ν = 39: passes for S/ν ≤ 2.95; at most 10,000 draws (variance ×5) fails with
-#           probability 0.98, at most 5,000 (×10) with 0.999995.
+#           probability 0.98, at most 5,000 (×10) with 0.999994.
 #   batch   ν = 39: passes for W/ν in [0.177, 2.95]; noise shared by the batch (W ~ B·χ²_39) fails with
-#           probability 0.999995; a correlation ρ between entries (W ~ (1 + (B − 1)ρ)·χ²_39) with 0.992 at ρ = 0.5.
-#   false failures: at most 1e-6 / 3 (mean, exact) + 2 · 8 · 1.22 α (χ², approximate) < 5e-7 per grading.
-# tests/test_checks_kl.py recomputes every number here. Kernel cost: 480 calls of kl_mc, 2.9 million
+#           probability 0.999994; a correlation ρ between entries (W ~ (1 + (B − 1)ρ)·χ²_39) with 0.992 at ρ = 0.5.
+#   false failures: at most 1e-6 / 3 (mean, exact) + 2 · 8 · 1.24 α (χ², approximate) < 5e-7 per grading.
+# tests/test_checks_kl.py recomputes every number here. Kernel cost: 480 calls of kl_mc, 3.2 million
 # draws in k ≤ 8 dimensions in all, about 1.5 s of CPU for the reference solution (half of it at n = 50,000).
 MC_FAILURE_PROBABILITY = 1e-6
 MC_SAMPLES, MC_SEEDS, MC_BATCH = 500, 40, 10
@@ -550,7 +550,8 @@ def _diag_batched_cases(gen):
         _diag_case(gen, F64, (3, 4, 10), (3, 4, 10)),
         _diag_case(gen, F64, (5, 8), (1, 8)),
         _diag_case(gen, F32, (6, 1), (6, 1)),
-        # each argument batched alone, and a batch of one that must stay a batch
+        # a broadcast grid, each argument batched alone, and a batch of one that must stay a batch
+        _diag_case(gen, F64, (3, 1, 6), (4, 6)),
         _diag_case(gen, F64, (8,), (5, 8)),
         _diag_case(gen, F32, (5, 8), (8,)),
         _diag_case(gen, F64, (1, 6), (1, 6)),
