@@ -340,3 +340,29 @@ def test_messages_report_errors_and_shapes():
     flat = check.verify(cases[:1], [{"out": torch.zeros(4)}])
     assert flat == ["kl_mvn is wrong for batched inputs mu1 (3,1,5), Sigma1 (4,5,5), mu2 (5,), Sigma2 (5,5), "
                     "float32: expected shape (3,4), got (4,)"]
+
+
+def _messages_for(name, label, test_id):
+    namespace = _with_student(name, WRONG[name][label])
+    fn = _probe_functions(namespace, HIDDEN.search(CELLS[test_id].source).group(1))[test_id]
+    return _failures(KL_CHECKS[test_id], fn, seed=0)
+
+
+def test_generator_messages_say_what_happened_and_what_was_promised():
+    for label in ("reseeds_a_copy_of_the_generator", "restores_the_generator_state"):
+        messages = _messages_for("kl_mc", label, "test_kl_mc_generator")
+        assert messages and all("a second call with the same generator object returned the same estimate" in m
+                                and "must move on" in m for m in messages), messages
+    messages = _messages_for("kl_mc", "fixed_seed_without_generator", "test_kl_mc_generator")
+    assert messages and all("two calls without a generator returned the same estimate" in m for m in messages)
+    messages = _messages_for("kl_mc", "shuffles_with_the_global_generator", "test_kl_mc_generator")
+    assert messages and all("still drew from torch's global generator" in m for m in messages)
+
+
+def test_estimate_messages_name_the_size_and_the_generator_use():
+    messages = _messages_for("kl_mc", "reseeds_a_copy_of_the_generator", "test_kl_mc_estimate")
+    assert any(m.startswith("kl_mc is wrong for n_samples=500 with one generator for all 40 calls,")
+               and "returned the same estimates" in m for m in messages), messages
+    messages = _messages_for("kl_mc", "at_most_10000_samples", "test_kl_mc_estimate")
+    assert messages == [m for m in messages if m.startswith("kl_mc is wrong for n_samples=50,000 with 40 seeds,")]
+    assert "spread" in messages[0] and "more than a Monte Carlo estimate with 50,000 independent samples" in messages[0]
