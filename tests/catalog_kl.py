@@ -357,12 +357,13 @@ def kl_mc(mu1, Sigma1, mu2, Sigma2, n_samples, generator=None):
     x = mu1 + (L1 @ eps).squeeze(-1)
     return (mvn_log_prob(x, mu1, Sigma1) - mvn_log_prob(x, mu2, Sigma2)).mean(0)
 ''',
-        "shuffles_with_the_global_generator": '''
+        "seeds_the_global_generator_too": '''
 def kl_mc(mu1, Sigma1, mu2, Sigma2, n_samples, generator=None):
+    if generator is not None:
+        torch.manual_seed(generator.initial_seed())  # "reproducible everywhere": clobbers the caller's global state
     batch = torch.broadcast_shapes(mu1.shape[:-1], mu2.shape[:-1], Sigma1.shape[:-2], Sigma2.shape[:-2])
     L1 = torch.linalg.cholesky(Sigma1)
     eps = torch.randn(n_samples, *batch, mu1.shape[-1], 1, generator=generator, dtype=mu1.dtype)
-    eps = eps[torch.randperm(n_samples)]  # a random order, from torch's global generator
     x = mu1 + (L1 @ eps).squeeze(-1)
     return (mvn_log_prob(x, mu1, Sigma1) - mvn_log_prob(x, mu2, Sigma2)).mean(0)
 ''',
