@@ -198,3 +198,15 @@ def test_messages_name_what_was_observed_and_what_was_promised(tmp_path, monkeyp
     messages = _failures(_namespace(twice), "test_train_epoch", tmp_path, monkeypatch)
     assert messages == ["train_epoch made 0 optimizer steps over a loader that can be iterated only once (a generator "
                         "of 3 batches); expected one per batch, in a single pass over the loader"]
+
+
+def test_forward_cases_keep_every_relu_away_from_its_kink():
+    """Where float32 and float64 could disagree on a ReLU's side, the gradients would differ by order 1."""
+    for case in _cases("test_VAE_forward"):
+        x = case["x"].double().flatten(1)
+        pre = x @ case["encoder.fc.weight"].double().T + case["encoder.fc.bias"].double()
+        assert pre.abs().min() >= vae.KINK_MARGIN * 0.99
+        mu, logvar = vae._encode(case, case["x"], "encoder.")
+        z = mu + torch.exp(logvar / 2) * case["eps"].double()
+        pre = z @ case["decoder.fc.weight"].double().T + case["decoder.fc.bias"].double()
+        assert pre.abs().min() >= vae.KINK_MARGIN * 0.99
