@@ -356,7 +356,7 @@ def test_generator_messages_say_what_happened_and_what_was_promised():
     messages = _messages_for("kl_mc", "fixed_seed_without_generator", "test_kl_mc_generator")
     assert messages and all("two calls without a generator returned the same estimate" in m for m in messages)
     messages = _messages_for("kl_mc", "seeds_the_global_generator_too", "test_kl_mc_generator")
-    assert messages and all("still drew from torch's global generator" in m for m in messages)
+    assert messages and all("still used torch's global generator" in m for m in messages)
 
 
 def test_estimate_messages_name_the_size_and_the_generator_use():

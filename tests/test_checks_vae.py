@@ -178,7 +178,8 @@ def test_cases_cover_shapes_modes_and_loaders():
     shapes = {tuple(case["mu"].shape) for case in _cases("test_reparameterize")}
     assert {(5,), (1, 5), (2, 3, 5)} <= shapes
     assert {len(case["x"]) for case in _cases("test_VAE_forward")} >= {1}
-    loaders = [(bool(case["one_shot"]), len(case["x"]) % int(case["batch_size"])) for case in _cases("test_train_epoch")]
+    loaders = [(bool(case["one_shot"]), len(case["x"]) % int(case["batch_size"]))
+               for case in _cases("test_train_epoch")]
     assert loaders == [(False, 2), (True, 1)]  # a re-iterable loader; a one-shot one ending in a batch of one
 
 

@@ -201,13 +201,15 @@ def _verify_reparameterize(cases, outputs):
         mu, logvar = case["mu"].double(), case["logvar"].double()
         for name in ("z1", "z2"):
             if tuple(out[name].shape) != tuple(mu.shape):
-                return [f"reparameterize: expected z of shape {tuple(mu.shape)} (the shape of mu), got {tuple(out[name].shape)}"]
+                return [f"reparameterize: expected z of shape {tuple(mu.shape)} (the shape of mu), "
+                        f"got {tuple(out[name].shape)}"]
         if not bool(case["moments"]):
             return []
         std = torch.exp(logvar / 2)
         noise = torch.cat([(out["z1"].double() - mu) / std, (out["z2"].double() - mu) / std], dim=1)
         what = "reparameterize: the noise (z - mu) / exp(logvar / 2)"
-        labels = [f"{label}, logvar {value:+.1f}" for label, value in zip(_call_labels(mu.shape[1]), logvar[0].repeat(2))]
+        labels = [f"{label}, logvar {value:+.1f}"
+                  for label, value in zip(_call_labels(mu.shape[1]), logvar[0].repeat(2))]
         return _standard_normal_failures(noise, labels, what)
 
     return _messages("reparameterize", cases, outputs, one)
@@ -265,7 +267,8 @@ def _decoder_cases(g):
     cases = []
     for batch, latent, hidden, gain in ((5, 3, 16, 1.0), (1, 2, 8, 1.0), (6, 3, 16, 150.0)):
         weights = {**_linear(g, "fc.", latent, hidden), **_linear(g, "fc_out.", hidden, PIXELS)}
-        weights["fc_out.weight"], weights["fc_out.bias"] = gain * weights["fc_out.weight"], gain * weights["fc_out.bias"]
+        for name in ("fc_out.weight", "fc_out.bias"):
+            weights[name] = gain * weights[name]
         cases.append(_float32({**weights, "z": 1.5 * _sigma(g, batch, latent)}))
     return cases
 
@@ -277,7 +280,8 @@ def _decode_term_size(params, z):
     large weights of a trained decoder a logit near 0 can be the sum of terms of ±100.
     """
     hidden = F.linear(z.double().abs(), params["fc.weight"].double().abs(), params["fc.bias"].double().abs())
-    return F.linear(hidden, params["fc_out.weight"].double().abs(), params["fc_out.bias"].double().abs()).view(-1, 1, 28, 28)
+    out = F.linear(hidden, params["fc_out.weight"].double().abs(), params["fc_out.bias"].double().abs())
+    return out.view(-1, 1, 28, 28)
 
 
 def _verify_decoder(cases, outputs):
@@ -326,7 +330,8 @@ def _vae_forward_cases(g):
         for name, shape in (("w_logits", (batch, 1, 28, 28)), ("w_mu", (batch, latent)), ("w_logvar", (batch, latent))):
             case[name] = _sigma(g, *shape)
         case = _float32(case)
-        case["encoder.fc.bias"] = _clear_of_kinks(case["x"].flatten(1), case["encoder.fc.weight"], case["encoder.fc.bias"])
+        x = case["x"].flatten(1)
+        case["encoder.fc.bias"] = _clear_of_kinks(x, case["encoder.fc.weight"], case["encoder.fc.bias"])
         mu, logvar = _encode(case, case["x"], "encoder.")
         z = mu + torch.exp(logvar / 2) * case["eps"].double()
         case["decoder.fc.bias"] = _clear_of_kinks(z, case["decoder.fc.weight"], case["decoder.fc.bias"])
@@ -355,8 +360,9 @@ def _verify_vae_forward(cases, outputs):
             _mismatch("VAE.forward in eval mode: logits = decoder(reparameterize(mu, logvar)), sampled in eval mode "
                       "too", out["logits_eval"], logits),
         ]
-        found += [_mismatch(f"gradient reaching {name} from the logits, mu and logvar of VAE.forward (gradients must "
-                            "flow through z = reparameterize(mu, logvar) to both encoder heads)", out[f"grad.{name}"], grad)
+        promise = "gradients must flow through z = reparameterize(mu, logvar) to both encoder heads"
+        found += [_mismatch(f"gradient reaching {name} from the logits, mu and logvar of VAE.forward ({promise})",
+                            out[f"grad.{name}"], grad)
                   for name, grad in grads.items()]
         return [message for message in found if message]
 
