@@ -71,6 +71,31 @@ def mvn_log_prob(x, mu, Sigma):
     var = torch.diagonal(Sigma, dim1=-2, dim2=-1)
     return (-0.5 * (x - mu) ** 2 / var - 0.5 * torch.log(2 * math.pi * var)).sum(-1)
 ''',
+        # edges: the largest promised k, batches of one, arguments batched alone
+        "explicit_determinant": '''
+def mvn_log_prob(x, mu, Sigma):
+    k = x.shape[-1]
+    d = (x - mu).unsqueeze(-1)
+    quad = (d.mT @ torch.linalg.solve(Sigma, d)).squeeze(-1).squeeze(-1)
+    return -0.5 * quad - 0.5 * torch.log(torch.det(Sigma)) - 0.5 * k * math.log(2 * math.pi)
+''',
+        "squeeze_drops_batch_of_one": '''
+def mvn_log_prob(x, mu, Sigma):
+    k = x.shape[-1]
+    L = torch.linalg.cholesky(Sigma)
+    z = torch.linalg.solve_triangular(L, (x - mu).unsqueeze(-1), upper=False)
+    half_log_det = torch.log(torch.diagonal(L, dim1=-2, dim2=-1)).sum(-1)
+    return (-0.5 * z.square().sum((-2, -1)) - half_log_det - 0.5 * k * math.log(2 * math.pi)).squeeze()
+''',
+        "batch_shape_of_x_only": '''
+def mvn_log_prob(x, mu, Sigma):
+    k = x.shape[-1]
+    d = (x - mu).reshape(-1, k, 1)
+    L = torch.linalg.cholesky(Sigma)
+    z = torch.linalg.solve_triangular(L, d, upper=False).reshape(-1, k)
+    half_log_det = torch.log(torch.diagonal(L, dim1=-2, dim2=-1)).sum(-1)
+    return (-0.5 * z.square().sum(-1) - half_log_det - 0.5 * k * math.log(2 * math.pi)).reshape(x.shape[:-1])
+''',
     },
     "kl_mvn": {
         "no_minus_k": '''
@@ -154,6 +179,26 @@ def kl_mvn(mu1, Sigma1, mu2, Sigma2):
     z = torch.linalg.solve_triangular(L2, (mu2 - mu1).unsqueeze(-1), upper=False)
     log_det_ratio = 2 * (L2.diagonal(dim1=-2, dim2=-1).log().sum(-1) - L1.diagonal(dim1=-2, dim2=-1).log().sum(-1))
     return 0.5 * (trace + z.square().sum((-2, -1)) - k + log_det_ratio)
+''',
+        "squeeze_drops_batch_of_one": '''
+def kl_mvn(mu1, Sigma1, mu2, Sigma2):
+    k = mu1.shape[-1]
+    L1, L2 = torch.linalg.cholesky(Sigma1), torch.linalg.cholesky(Sigma2)
+    A = torch.linalg.solve_triangular(L2, L1, upper=False)
+    z = torch.linalg.solve_triangular(L2, (mu2 - mu1).unsqueeze(-1), upper=False)
+    log_det_ratio = 2 * (L2.diagonal(dim1=-2, dim2=-1).log().sum(-1) - L1.diagonal(dim1=-2, dim2=-1).log().sum(-1))
+    return (0.5 * (A.square().sum((-2, -1)) + z.square().sum((-2, -1)) - k + log_det_ratio)).squeeze()
+''',
+        "batch_shape_of_mu1_only": '''
+def kl_mvn(mu1, Sigma1, mu2, Sigma2):
+    k = mu1.shape[-1]
+    batch = mu1.shape[:-1]
+    L1 = torch.linalg.cholesky(Sigma1).expand(*batch, k, k)
+    L2 = torch.linalg.cholesky(Sigma2).expand(*batch, k, k)
+    A = torch.linalg.solve_triangular(L2, L1, upper=False)
+    z = torch.linalg.solve_triangular(L2, (mu2 - mu1).expand(*batch, k).unsqueeze(-1), upper=False)
+    log_det_ratio = 2 * (L2.diagonal(dim1=-2, dim2=-1).log().sum(-1) - L1.diagonal(dim1=-2, dim2=-1).log().sum(-1))
+    return 0.5 * (A.square().sum((-2, -1)) + z.square().sum((-2, -1)) - k + log_det_ratio)
 ''',
     },
     "kl_mc": {
@@ -281,6 +326,89 @@ def kl_mc(mu1, Sigma1, mu2, Sigma2, n_samples, generator=None):
     x = mu1 + (L1 @ eps.view(n_samples, *[1] * (mu1.dim() - 1), mu1.shape[-1], 1)).squeeze(-1)
     return (mvn_log_prob(x, mu1, Sigma1) - mvn_log_prob(x, mu2, Sigma2)).mean(0)
 ''',
+        # the generator's whole contract, sizes from 1 to large, arguments batched alone
+        "reseeds_a_copy_of_the_generator": '''
+def kl_mc(mu1, Sigma1, mu2, Sigma2, n_samples, generator=None):
+    if generator is not None:  # the same seed, but the caller's generator never moves on
+        generator = torch.Generator().manual_seed(generator.initial_seed())
+    batch = torch.broadcast_shapes(mu1.shape[:-1], mu2.shape[:-1], Sigma1.shape[:-2], Sigma2.shape[:-2])
+    L1 = torch.linalg.cholesky(Sigma1)
+    eps = torch.randn(n_samples, *batch, mu1.shape[-1], 1, generator=generator, dtype=mu1.dtype)
+    x = mu1 + (L1 @ eps).squeeze(-1)
+    return (mvn_log_prob(x, mu1, Sigma1) - mvn_log_prob(x, mu2, Sigma2)).mean(0)
+''',
+        "restores_the_generator_state": '''
+def kl_mc(mu1, Sigma1, mu2, Sigma2, n_samples, generator=None):
+    state = generator.get_state() if generator is not None else None
+    batch = torch.broadcast_shapes(mu1.shape[:-1], mu2.shape[:-1], Sigma1.shape[:-2], Sigma2.shape[:-2])
+    L1 = torch.linalg.cholesky(Sigma1)
+    eps = torch.randn(n_samples, *batch, mu1.shape[-1], 1, generator=generator, dtype=mu1.dtype)
+    if state is not None:
+        generator.set_state(state)
+    x = mu1 + (L1 @ eps).squeeze(-1)
+    return (mvn_log_prob(x, mu1, Sigma1) - mvn_log_prob(x, mu2, Sigma2)).mean(0)
+''',
+        "fixed_seed_without_generator": '''
+def kl_mc(mu1, Sigma1, mu2, Sigma2, n_samples, generator=None):
+    generator = generator or torch.Generator().manual_seed(0)
+    batch = torch.broadcast_shapes(mu1.shape[:-1], mu2.shape[:-1], Sigma1.shape[:-2], Sigma2.shape[:-2])
+    L1 = torch.linalg.cholesky(Sigma1)
+    eps = torch.randn(n_samples, *batch, mu1.shape[-1], 1, generator=generator, dtype=mu1.dtype)
+    x = mu1 + (L1 @ eps).squeeze(-1)
+    return (mvn_log_prob(x, mu1, Sigma1) - mvn_log_prob(x, mu2, Sigma2)).mean(0)
+''',
+        "seeds_the_global_generator_too": '''
+def kl_mc(mu1, Sigma1, mu2, Sigma2, n_samples, generator=None):
+    if generator is not None:
+        torch.manual_seed(generator.initial_seed())  # "reproducible everywhere": clobbers the caller's global state
+    batch = torch.broadcast_shapes(mu1.shape[:-1], mu2.shape[:-1], Sigma1.shape[:-2], Sigma2.shape[:-2])
+    L1 = torch.linalg.cholesky(Sigma1)
+    eps = torch.randn(n_samples, *batch, mu1.shape[-1], 1, generator=generator, dtype=mu1.dtype)
+    x = mu1 + (L1 @ eps).squeeze(-1)
+    return (mvn_log_prob(x, mu1, Sigma1) - mvn_log_prob(x, mu2, Sigma2)).mean(0)
+''',
+        "at_most_10000_samples": '''
+def kl_mc(mu1, Sigma1, mu2, Sigma2, n_samples, generator=None):
+    n = min(n_samples, 10_000)  # "enough" samples
+    batch = torch.broadcast_shapes(mu1.shape[:-1], mu2.shape[:-1], Sigma1.shape[:-2], Sigma2.shape[:-2])
+    L1 = torch.linalg.cholesky(Sigma1)
+    eps = torch.randn(n, *batch, mu1.shape[-1], 1, generator=generator, dtype=mu1.dtype)
+    x = mu1 + (L1 @ eps).squeeze(-1)
+    return (mvn_log_prob(x, mu1, Sigma1) - mvn_log_prob(x, mu2, Sigma2)).mean(0)
+''',
+        "divides_by_n_plus_one": '''
+def kl_mc(mu1, Sigma1, mu2, Sigma2, n_samples, generator=None):
+    batch = torch.broadcast_shapes(mu1.shape[:-1], mu2.shape[:-1], Sigma1.shape[:-2], Sigma2.shape[:-2])
+    L1 = torch.linalg.cholesky(Sigma1)
+    eps = torch.randn(n_samples, *batch, mu1.shape[-1], 1, generator=generator, dtype=mu1.dtype)
+    x = mu1 + (L1 @ eps).squeeze(-1)
+    return (mvn_log_prob(x, mu1, Sigma1) - mvn_log_prob(x, mu2, Sigma2)).sum(0) / (n_samples + 1)
+''',
+        "unbiased_divisor_n_minus_one": '''
+def kl_mc(mu1, Sigma1, mu2, Sigma2, n_samples, generator=None):
+    batch = torch.broadcast_shapes(mu1.shape[:-1], mu2.shape[:-1], Sigma1.shape[:-2], Sigma2.shape[:-2])
+    L1 = torch.linalg.cholesky(Sigma1)
+    eps = torch.randn(n_samples, *batch, mu1.shape[-1], 1, generator=generator, dtype=mu1.dtype)
+    x = mu1 + (L1 @ eps).squeeze(-1)
+    return (mvn_log_prob(x, mu1, Sigma1) - mvn_log_prob(x, mu2, Sigma2)).sum(0) / (n_samples - 1)
+''',
+        "batch_shape_of_p_only": '''
+def kl_mc(mu1, Sigma1, mu2, Sigma2, n_samples, generator=None):
+    # samples for p's batch only: pairs that differ only in q share their draws
+    batch = torch.broadcast_shapes(mu1.shape[:-1], Sigma1.shape[:-2])
+    L1 = torch.linalg.cholesky(Sigma1)
+    eps = torch.randn(n_samples, *batch, mu1.shape[-1], 1, generator=generator, dtype=mu1.dtype)
+    x = mu1 + (L1 @ eps).squeeze(-1)
+    return (mvn_log_prob(x, mu1, Sigma1) - mvn_log_prob(x, mu2, Sigma2)).mean(0)
+''',
+        "squeeze_drops_batch_of_one": '''
+def kl_mc(mu1, Sigma1, mu2, Sigma2, n_samples, generator=None):
+    batch = torch.broadcast_shapes(mu1.shape[:-1], mu2.shape[:-1], Sigma1.shape[:-2], Sigma2.shape[:-2])
+    L1 = torch.linalg.cholesky(Sigma1)
+    eps = torch.randn(n_samples, *batch, mu1.shape[-1], 1, generator=generator, dtype=mu1.dtype)
+    x = mu1 + (L1 @ eps).squeeze(-1)
+    return (mvn_log_prob(x, mu1, Sigma1) - mvn_log_prob(x, mu2, Sigma2)).mean(0).squeeze()
+''',
     },
     "kl_diag_std_normal": {
         "logvar_as_std": '''
@@ -324,6 +452,27 @@ def kl_diag_std_normal(mu, logvar):
 def kl_diag_std_normal(mu, logvar):
     return 0.5 * torch.sum(logvar.exp() + mu ** 2 - 1 - logvar, dim=-1, dtype=torch.float32)
 ''',
+        # edges: a trained encoder's log-variances, arguments batched alone, batches of one
+        "logvar_clamped": '''
+def kl_diag_std_normal(mu, logvar):
+    logvar = logvar.clamp(-10.0, 10.0)  # "for stability"
+    return 0.5 * (logvar.exp() + mu ** 2 - 1 - logvar).sum(-1)
+''',
+        "log_of_variance_plus_epsilon": '''
+def kl_diag_std_normal(mu, logvar):
+    var = logvar.exp()
+    return 0.5 * (var + mu ** 2 - 1 - torch.log(var + 1e-8)).sum(-1)
+''',
+        "squeeze_drops_batch_of_one": '''
+def kl_diag_std_normal(mu, logvar):
+    return 0.5 * (logvar.exp() + mu ** 2 - 1 - logvar).sum(-1).squeeze()
+''',
+        "rows_of_mu_only": '''
+def kl_diag_std_normal(mu, logvar):
+    d = mu.shape[-1]
+    terms = logvar.exp().reshape(-1, d) + mu.reshape(-1, d) ** 2 - 1 - logvar.reshape(-1, d)
+    return 0.5 * terms.sum(-1).reshape(mu.shape[:-1])
+''',
     },
 }
 
@@ -363,6 +512,16 @@ def mvn_log_prob(x, mu, Sigma):
     lam, V = torch.linalg.eigh(Sigma)
     y = (V.mT @ (x - mu).unsqueeze(-1)).squeeze(-1)
     return -0.5 * (y ** 2 / lam + torch.log(2 * math.pi * lam)).sum(-1)
+''',
+        "broadcast_first_then_flatten": '''
+def mvn_log_prob(x, mu, Sigma):
+    k = x.shape[-1]
+    batch = torch.broadcast_shapes(x.shape[:-1], mu.shape[:-1], Sigma.shape[:-2])
+    d = (x - mu).expand(*batch, k).reshape(-1, k, 1)
+    L = torch.linalg.cholesky(Sigma).expand(*batch, k, k).reshape(-1, k, k)
+    z = torch.linalg.solve_triangular(L, d, upper=False)
+    out = -0.5 * z.square().sum((-2, -1)) - L.diagonal(dim1=-2, dim2=-1).log().sum(-1) - 0.5 * k * math.log(2 * math.pi)
+    return out.reshape(batch)
 ''',
     },
     "kl_mvn": {
@@ -468,6 +627,29 @@ def kl_mc(mu1, Sigma1, mu2, Sigma2, n_samples, generator=None):
     log_ratio = 0.5 * (z.square().sum((-2, -1)) - eps.square().sum((-2, -1)) + log_det_ratio)
     return log_ratio.mean(0)
 ''',
+        "child_generator_drawn_from_generator": '''
+def kl_mc(mu1, Sigma1, mu2, Sigma2, n_samples, generator=None):
+    # one number from `generator` seeds a private generator: reproducible, and `generator` moves on
+    seed = torch.randint(0, 2**62, (), generator=generator).item()
+    private = torch.Generator().manual_seed(seed)
+    batch = torch.broadcast_shapes(mu1.shape[:-1], mu2.shape[:-1], Sigma1.shape[:-2], Sigma2.shape[:-2])
+    L1 = torch.linalg.cholesky(Sigma1)
+    eps = torch.randn(n_samples, *batch, mu1.shape[-1], 1, generator=private, dtype=mu1.dtype)
+    x = mu1 + (L1 @ eps).squeeze(-1)
+    return (mvn_log_prob(x, mu1, Sigma1) - mvn_log_prob(x, mu2, Sigma2)).mean(0)
+''',
+        "chunks_of_4096_samples": '''
+def kl_mc(mu1, Sigma1, mu2, Sigma2, n_samples, generator=None):
+    batch = torch.broadcast_shapes(mu1.shape[:-1], mu2.shape[:-1], Sigma1.shape[:-2], Sigma2.shape[:-2])
+    L1 = torch.linalg.cholesky(Sigma1)
+    total = torch.zeros(batch, dtype=mu1.dtype)
+    for start in range(0, n_samples, 4096):
+        m = min(4096, n_samples - start)
+        eps = torch.randn(m, *batch, mu1.shape[-1], 1, generator=generator, dtype=mu1.dtype)
+        x = mu1 + (L1 @ eps).squeeze(-1)
+        total = total + (mvn_log_prob(x, mu1, Sigma1) - mvn_log_prob(x, mu2, Sigma2)).sum(0)
+    return total / n_samples
+''',
     },
     "kl_diag_std_normal": {
         "formula": '''
@@ -491,6 +673,12 @@ def kl_diag_std_normal(mu, logvar):
     d = mu.shape[-1]
     eye = torch.eye(d, dtype=mu.dtype)
     return kl_mvn(mu, torch.diag_embed(logvar.exp()), torch.zeros_like(mu), eye)
+''',
+        "expm1_with_broadcast_shapes": '''
+def kl_diag_std_normal(mu, logvar):
+    # exp(logvar) - 1 - logvar = expm1(logvar) - logvar, exact near logvar = 0 as well
+    mu, logvar = torch.broadcast_tensors(mu, logvar)
+    return 0.5 * (torch.expm1(logvar) - logvar + mu.square()).sum(dim=-1, keepdim=True).squeeze(-1)
 ''',
     },
 }

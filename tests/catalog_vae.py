@@ -60,6 +60,11 @@ def reparameterize(mu, logvar):
     eps = -torch.sign(u) * torch.log1p(-2 * u.abs()) / math.sqrt(2)  # Laplace, scale 1/sqrt(2): mean 0, variance 1
     return mu + torch.exp(0.5 * logvar) * eps
 """,
+        "logvar clamped to [-10, 10]": """
+def reparameterize(mu, logvar):
+    std = torch.exp(0.5 * logvar.clamp(-10.0, 10.0))  # "for stability"
+    return mu + std * torch.randn_like(mu)
+""",
     },
     "Encoder": {
         "no ReLU": """
@@ -186,6 +191,27 @@ class Decoder(nn.Module):
     def forward(self, z):
         return self.fc_out(F.relu(self.fc(z))).view(-1, 28, 28, 1)
 """,
+        "logits clamped to [-20, 20]": """
+class Decoder(nn.Module):
+    def __init__(self, latent_dim=20, hidden_dim=400):
+        super().__init__()
+        self.fc = nn.Linear(latent_dim, hidden_dim)
+        self.fc_out = nn.Linear(hidden_dim, 784)
+
+    def forward(self, z):
+        return self.fc_out(F.relu(self.fc(z))).clamp(-20.0, 20.0).view(-1, 1, 28, 28)
+""",
+        "logit(sigmoid(.)) round trip": """
+class Decoder(nn.Module):
+    def __init__(self, latent_dim=20, hidden_dim=400):
+        super().__init__()
+        self.fc = nn.Linear(latent_dim, hidden_dim)
+        self.fc_out = nn.Linear(hidden_dim, 784)
+
+    def forward(self, z):
+        probabilities = torch.sigmoid(self.fc_out(F.relu(self.fc(z))))
+        return torch.logit(probabilities).view(-1, 1, 28, 28)
+""",
     },
     "VAE": {
         "forward decodes mu, no sampling": """
@@ -302,6 +328,89 @@ class VAE(nn.Module):
             z = torch.randn((n + 1) // 2, self.latent_dim)
             return torch.sigmoid(self.decoder(torch.cat([z, z])[:n]))
 """,
+        "forward decodes mu in eval mode": """
+class VAE(nn.Module):
+    def __init__(self, latent_dim=20, hidden_dim=400):
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.encoder = Encoder(latent_dim, hidden_dim)
+        self.decoder = Decoder(latent_dim, hidden_dim)
+
+    def forward(self, x):
+        mu, logvar = self.encoder(x)
+        z = reparameterize(mu, logvar) if self.training else mu
+        return self.decoder(z), mu, logvar
+
+    @torch.no_grad()
+    def sample(self, n):
+        return torch.sigmoid(self.decoder(torch.randn(n, self.latent_dim)))
+""",
+        "forward cuts the gradient to the logvar head": """
+class VAE(nn.Module):
+    def __init__(self, latent_dim=20, hidden_dim=400):
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.encoder = Encoder(latent_dim, hidden_dim)
+        self.decoder = Decoder(latent_dim, hidden_dim)
+
+    def forward(self, x):
+        mu, logvar = self.encoder(x)
+        return self.decoder(reparameterize(mu, logvar.detach())), mu, logvar
+
+    @torch.no_grad()
+    def sample(self, n):
+        return torch.sigmoid(self.decoder(torch.randn(n, self.latent_dim)))
+""",
+        "forward detaches z": """
+class VAE(nn.Module):
+    def __init__(self, latent_dim=20, hidden_dim=400):
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.encoder = Encoder(latent_dim, hidden_dim)
+        self.decoder = Decoder(latent_dim, hidden_dim)
+
+    def forward(self, x):
+        mu, logvar = self.encoder(x)
+        return self.decoder(reparameterize(mu, logvar).detach()), mu, logvar
+
+    @torch.no_grad()
+    def sample(self, n):
+        return torch.sigmoid(self.decoder(torch.randn(n, self.latent_dim)))
+""",
+        "sample decodes z = 0 in eval mode": """
+class VAE(nn.Module):
+    def __init__(self, latent_dim=20, hidden_dim=400):
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.encoder = Encoder(latent_dim, hidden_dim)
+        self.decoder = Decoder(latent_dim, hidden_dim)
+
+    def forward(self, x):
+        mu, logvar = self.encoder(x)
+        return self.decoder(reparameterize(mu, logvar)), mu, logvar
+
+    @torch.no_grad()
+    def sample(self, n):
+        z = torch.randn(n, self.latent_dim)
+        return torch.sigmoid(self.decoder(z if self.training else torch.zeros_like(z)))
+""",
+        "sample squeezes, then unsqueezes dim 1": """
+class VAE(nn.Module):
+    def __init__(self, latent_dim=20, hidden_dim=400):
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.encoder = Encoder(latent_dim, hidden_dim)
+        self.decoder = Decoder(latent_dim, hidden_dim)
+
+    def forward(self, x):
+        mu, logvar = self.encoder(x)
+        return self.decoder(reparameterize(mu, logvar)), mu, logvar
+
+    @torch.no_grad()
+    def sample(self, n):
+        images = torch.sigmoid(self.decoder(torch.randn(n, self.latent_dim))).squeeze()
+        return images.unsqueeze(1)
+""",
     },
     "vae_loss": {
         "log(sigmoid(logits)): inf for confident logits": """
@@ -352,6 +461,33 @@ def vae_loss(logits, x, mu, logvar):
     recon = F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
     kl = -0.5 * torch.sum(1 + logvar - mu**2 - logvar.exp(), dim=1)
     return recon + kl, recon, kl
+""",
+        "KL on clamped logvar": """
+def vae_loss(logits, x, mu, logvar):
+    recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / len(x)
+    logvar = logvar.clamp(-10.0, 10.0)  # "for stability"
+    kl = -0.5 * torch.sum(1 + logvar - mu**2 - logvar.exp()) / len(x)
+    return recon + kl, recon, kl
+""",
+        "log of the variance plus 1e-8": """
+def vae_loss(logits, x, mu, logvar):
+    recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / len(x)
+    var = logvar.exp()
+    kl = 0.5 * torch.sum(var + mu**2 - 1 - torch.log(var + 1e-8)) / len(x)
+    return recon + kl, recon, kl
+""",
+        "KL from detached mu and logvar": """
+def vae_loss(logits, x, mu, logvar):
+    recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / len(x)
+    mu, logvar = mu.detach(), logvar.detach()
+    kl = -0.5 * torch.sum(1 + logvar - mu**2 - logvar.exp()) / len(x)
+    return recon + kl, recon, kl
+""",
+        "loss rebuilt from Python floats": """
+def vae_loss(logits, x, mu, logvar):
+    recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / len(x)
+    kl = -0.5 * torch.sum(1 + logvar - mu**2 - logvar.exp()) / len(x)
+    return torch.tensor(recon.item() + kl.item()), recon, kl
 """,
     },
     "train_epoch": {
@@ -427,6 +563,19 @@ def train_epoch(model, loader, optimizer):
         total += loss.item() * len(x)
     return total
 """,
+        "counts the examples in a first pass": """
+def train_epoch(model, loader, optimizer):
+    count = sum(len(x) for x, _ in loader)
+    total = 0.0
+    for x, _ in loader:
+        optimizer.zero_grad()
+        logits, mu, logvar = model(x)
+        loss = vae_loss(logits, x, mu, logvar)[0]
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(x)
+    return total / max(count, 1)
+""",
     },
     "evaluate": {
         "no torch.no_grad()": """
@@ -490,6 +639,16 @@ def evaluate(model, loader):
             count += len(x)
     return total / count
 """,
+        "counts the examples in a first pass": """
+def evaluate(model, loader):
+    count = sum(len(x) for x, _ in loader)
+    total = 0.0
+    with torch.no_grad():
+        for x, _ in loader:
+            logits, mu, logvar = model(x)
+            total += vae_loss(logits, x, mu, logvar)[0].item() * len(x)
+    return total / max(count, 1)
+""",
     },
 }
 
@@ -513,6 +672,11 @@ def reparameterize(mu, logvar):
         "empty_like().normal_()": """
 def reparameterize(mu, logvar):
     return mu + (0.5 * logvar).exp() * torch.empty_like(mu).normal_()
+""",
+        "std from exp(logvar).sqrt(), eps via normal_": """
+def reparameterize(mu, logvar):
+    eps = torch.empty_like(mu).normal_(0.0, 1.0)
+    return eps.mul(logvar.exp().sqrt()).add(mu)
 """,
     },
     "Encoder": {
@@ -604,6 +768,17 @@ class Decoder(nn.Module):
     def forward(self, z):
         return self.fc_out(self.fc(z).clamp(min=0)).view(z.size(0), 1, 28, 28)
 """,
+        "nn.Unflatten module": """
+class Decoder(nn.Module):
+    def __init__(self, latent_dim=20, hidden_dim=400):
+        super().__init__()
+        self.fc = nn.Linear(latent_dim, hidden_dim)
+        self.fc_out = nn.Linear(hidden_dim, 784)
+        self.to_image = nn.Unflatten(1, (1, 28, 28))
+
+    def forward(self, z):
+        return self.to_image(self.fc_out(torch.relu(self.fc(z))))
+""",
     },
     "VAE": {
         "keyword call, device from the decoder's weight": """
@@ -659,6 +834,26 @@ class VAE(nn.Module):
         template = self.decoder.fc.bias.new_empty(n, self.latent_dim)
         return torch.sigmoid(self.decoder(torch.randn_like(template)))
 """,
+        "sample decoded in chunks of 1024": """
+class VAE(nn.Module):
+    def __init__(self, latent_dim=20, hidden_dim=400):
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.encoder = Encoder(latent_dim, hidden_dim)
+        self.decoder = Decoder(latent_dim, hidden_dim)
+
+    def forward(self, x):
+        mu, logvar = self.encoder(x)
+        z = reparameterize(mu, logvar)
+        return self.decoder(z), mu, logvar
+
+    def sample(self, n):
+        device = next(self.parameters()).device
+        with torch.no_grad():
+            parts = [self.decoder(torch.randn(len(chunk), self.latent_dim, device=device))
+                     for chunk in torch.arange(n).split(1024)]
+            return torch.cat(parts).sigmoid()
+""",
     },
     "vae_loss": {
         "softplus formula": """
@@ -687,6 +882,12 @@ def vae_loss(logits, x, mu, logvar):
     likelihood = Independent(Bernoulli(logits=logits, validate_args=False), 3, validate_args=False)
     recon = -likelihood.log_prob(x).mean()
     kl = kl_divergence(Normal(mu, torch.exp(0.5 * logvar)), Normal(0.0, 1.0)).sum(-1).mean()
+    return recon + kl, recon, kl
+""",
+        "expm1 in the KL, sum over dims then mean": """
+def vae_loss(logits, x, mu, logvar):
+    recon = F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(dim=(1, 2, 3)).mean()
+    kl = 0.5 * (torch.expm1(logvar) - logvar + mu.square()).sum(dim=1).mean()
     return recon + kl, recon, kl
 """,
     },
@@ -734,6 +935,22 @@ def train_epoch(model, loader, optimizer):
         losses.append(loss.item())
     return sum(s * l for s, l in zip(sizes, losses)) / sum(sizes)
 """,
+        "next() on an iterator, until StopIteration": """
+def train_epoch(model, loader, optimizer):
+    batches, total, count = iter(loader), 0.0, 0
+    while True:
+        try:
+            x, _ = next(batches)
+        except StopIteration:
+            break
+        optimizer.zero_grad()
+        logits, mu, logvar = model(x)
+        loss = vae_loss(logits, x, mu, logvar)[0]
+        loss.backward()
+        optimizer.step()
+        total, count = total + loss.item() * len(x), count + len(x)
+    return total / count
+""",
     },
     "evaluate": {
         "torch.inference_mode": """
@@ -771,6 +988,17 @@ def evaluate(model, loader):
             sums.append(vae_loss(logits, x, mu, logvar)[0] * len(x))
             counts.append(len(x))
     return (torch.stack(sums).sum() / sum(counts)).item()
+""",
+        "enumerate, running mean": """
+def evaluate(model, loader):
+    mean, seen = 0.0, 0
+    with torch.no_grad():
+        for _, (x, _labels) in enumerate(loader):
+            logits, mu, logvar = model(x)
+            batch_loss = vae_loss(logits, x, mu, logvar)[0].item()
+            seen += len(x)
+            mean += (batch_loss - mean) * len(x) / seen
+    return mean
 """,
     },
 }

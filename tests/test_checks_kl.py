@@ -124,12 +124,15 @@ def test_no_distributions_rule_names_the_right_cells():
 
 # ------------------------------------------------------------------ the catalog
 
+SLOW = {"test_kl_mc_estimate"}  # about 2 s of calls; the others take milliseconds
+
+
 @pytest.mark.parametrize("name, label, code", _catalog(RIGHT))
 def test_right_implementation_passes_visible_and_hidden_tests(name, label, code):
     namespace = _with_student(name, code)
     for check in _checks_of(name):
         fn = _probe_functions(namespace, CELLS[check.test_id].source)[check.test_id]  # visible asserts run too
-        for seed in (0, 1):
+        for seed in (0,) if check.test_id in SLOW else (0, 1):
             assert _failures(check, fn, seed) == [], f"{label} on {check.test_id}, seed {seed}"
 
 
@@ -137,9 +140,11 @@ def test_right_implementation_passes_visible_and_hidden_tests(name, label, code)
 def test_wrong_implementation_fails_a_hidden_test(name, label, code):
     namespace = _with_student(name, code)
     failures = []
-    for check in _checks_of(name):
+    for check in sorted(_checks_of(name), key=lambda check: check.test_id in SLOW):  # one failing check is enough
         fn = _probe_functions(namespace, HIDDEN.search(CELLS[check.test_id].source).group(1))[check.test_id]
-        failures += _failures(check, fn, seed=0)
+        failures = _failures(check, fn, seed=0)
+        if failures:
+            break
     assert failures, f"no hidden test of {name} catches '{label}'"
     assert all(message.startswith(f"{name} ") for message in failures), failures
 
@@ -153,7 +158,7 @@ def _mc_estimate_fn():
 
 def test_mc_tolerance_holds_for_the_reference_over_seeds():
     check, fn = KL_CHECKS["test_kl_mc_estimate"], _mc_estimate_fn()
-    for seed in range(2, 12):
+    for seed in (2, 3):  # benchmarks/false_failures.py runs it 200 times
         assert _failures(check, fn, seed) == [], f"seed {seed}"
 
 
@@ -180,8 +185,10 @@ def test_log_ratio_variance_formula_matches_samples():
 
 # ------------------------------------------------------------------ kl_mc's numbers, recomputed
 
-ALPHA = kl.MC_FAILURE_PROBABILITY / 3 / 4 / kl.MC_APPROXIMATION_MARGIN  # 4 cases
+MC_CASES = 8
+ALPHA = kl.MC_FAILURE_PROBABILITY / 3 / MC_CASES / kl.MC_APPROXIMATION_MARGIN
 SPREAD_DOF, BATCH_DOF = kl.MC_BATCH * (kl.MC_SEEDS - 1), kl.MC_SEEDS - 1
+FEW_DOF, MANY_DOF = kl.MC_BATCH * (kl.MC_FEW_SEEDS - 1), kl.MC_MANY_SEEDS - 1
 
 
 def test_chi2_tails_match_the_normal_law_for_one_degree_of_freedom():
@@ -200,26 +207,48 @@ def test_chi2_bounds_match_simulated_quantiles():
     assert (draws > hi).double().mean().item() == pytest.approx(0.01, abs=0.001)
 
 
+def _bounds(dof, digits=3):
+    lo, hi = stats.chi2_bounds(dof, ALPHA)
+    return round(lo / dof, digits), round(hi / dof, digits)
+
+
 def test_mc_check_numbers_are_the_documented_ones():
-    assert len(kl._mc_estimate_cases(torch.Generator().manual_seed(0))) == 4
-    assert ALPHA == pytest.approx(8.3e-9, rel=0.01)
-    lo, hi = stats.chi2_bounds(SPREAD_DOF, ALPHA)
-    assert (round(lo / SPREAD_DOF, 3), round(hi / SPREAD_DOF, 3)) == (0.641, 1.469)
-    assert stats.scaled_chi2_power(SPREAD_DOF, ALPHA, 2) >= 0.99997
-    assert stats.scaled_chi2_power(SPREAD_DOF, ALPHA, 1 / 2) >= 0.99986
-    lo, hi = stats.chi2_bounds(BATCH_DOF, ALPHA)
-    assert (round(lo / BATCH_DOF, 3), round(hi / BATCH_DOF, 2)) == (0.184, 2.89)
-    assert stats.scaled_chi2_power(BATCH_DOF, ALPHA, kl.MC_BATCH) >= 0.999995
-    assert stats.scaled_chi2_power(BATCH_DOF, ALPHA, 1 + (kl.MC_BATCH - 1) * 0.5) >= 0.993
+    assert len(kl._mc_estimate_cases(torch.Generator().manual_seed(0))) == MC_CASES
+    assert ALPHA == pytest.approx(4.2e-9, rel=0.01)
+    assert _bounds(SPREAD_DOF) == (0.635, 1.480)
+    assert stats.scaled_chi2_power(SPREAD_DOF, ALPHA, 2) >= 0.99996
+    assert stats.scaled_chi2_power(SPREAD_DOF, ALPHA, 1 / 2) >= 0.99975
+    assert _bounds(BATCH_DOF, 2) == (0.18, 2.95)
+    assert stats.scaled_chi2_power(BATCH_DOF, ALPHA, kl.MC_BATCH) >= 0.999994
+    assert stats.scaled_chi2_power(BATCH_DOF, ALPHA, 1 + (kl.MC_BATCH - 1) * 0.5) >= 0.992
+    assert _bounds(FEW_DOF) == (0.825, 1.198)
+    assert stats.scaled_chi2_power(FEW_DOF, ALPHA, 2) > 1 - 1e-12
+    assert stats.scaled_chi2_power(FEW_DOF, ALPHA, 1 / 2) > 1 - 1e-12
+    # at n = 50,000: an estimator that stops at 10,000 draws has 5 times the variance, at 5,000 draws 10 times
+    assert _bounds(MANY_DOF, 2)[1] == 2.95
+    assert stats.scaled_chi2_power(MANY_DOF, ALPHA, kl.MC_MANY / 10_000) >= 0.98
+    assert stats.scaled_chi2_power(MANY_DOF, ALPHA, kl.MC_MANY / 5_000) >= 0.999994
+
+
+def test_mc_cases_reach_every_size_and_exact_gaussian_where_kurtosis_is_unbounded():
+    """n = 1 and n = 50,000 use pairs with Sigma1 = Sigma2: f is linear in x, so the χ² laws hold exactly."""
+    cases = kl._mc_estimate_cases(torch.Generator().manual_seed(0))
+    sizes = {int(case["n"]) for case in cases}
+    assert sizes == {kl.MC_FEW, kl.MC_SAMPLES, kl.MC_MANY}
+    for case in cases:
+        if int(case["n"]) != kl.MC_SAMPLES:
+            a, _ = kl._log_ratio_form(case)
+            assert a.abs().max() < 1e-12
+    assert sum(bool(case["chain"]) for case in cases) == 3
 
 
 def test_non_gaussian_estimates_stay_within_the_approximation_margin():
-    """f's excess kurtosis is at most 12: degrees of freedom shrink by ≤ 6/n, tails grow by ≤ 1.22 < 10."""
+    """f's excess kurtosis is at most 12: degrees of freedom shrink by ≤ 6/n, tails grow by ≤ 1.24 < 10."""
     shrink = 1 + 6 / kl.MC_SAMPLES
     for dof in (SPREAD_DOF, BATCH_DOF):
         lo, hi = stats.chi2_bounds(dof, ALPHA)
         tail = stats.chi2_cdf(lo / shrink, dof / shrink) + stats.chi2_sf(hi / shrink, dof / shrink)
-        assert tail <= 1.23 * ALPHA < kl.MC_APPROXIMATION_MARGIN * ALPHA
+        assert tail <= 1.24 * ALPHA < kl.MC_APPROXIMATION_MARGIN * ALPHA
 
 
 def test_worst_case_estimates_reject_at_the_nominal_rate():
@@ -242,7 +271,8 @@ def test_mc_tolerance_is_rigorous_but_not_loose():
     z = NormalDist().inv_cdf(1 - delta / 2)
     for case in cases:
         n = int(case["n"])
-        ratio = kl.mc_tolerance(case, n, delta) / (z * _log_ratio_variance(case).sqrt() / math.sqrt(n))
+        ratio = kl.mc_tolerance(case, n * len(case["seeds"]), delta) / (
+            z * _log_ratio_variance(case).sqrt() / math.sqrt(n * len(case["seeds"])))
         assert (ratio >= 1).all() and (ratio <= 1.5).all(), ratio
 
 
@@ -257,6 +287,41 @@ def test_make_cases_uses_only_its_generator(test_id):
     assert torch.equal(torch.get_rng_state(), global_state)
     assert all(a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a) for a, b in zip(first, again))
     assert any(not torch.equal(a[k], b[k]) for a, b in zip(first, other) for k in a if k != "n")
+
+
+EVENT_DIMS = {"x": 1, "mu": 1, "Sigma": 2, "mu1": 1, "Sigma1": 2, "mu2": 1, "Sigma2": 2, "logvar": 1}
+
+
+def _drawn(name):
+    return [case for check in _checks_of(name) for case in check.make_cases(torch.Generator().manual_seed(0))]
+
+
+def _batch_shapes(case, name):
+    return {arg: tuple(case[arg].shape[:case[arg].dim() - EVENT_DIMS[arg]]) for arg in kl.ARGS[name]}
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_cases_batch_each_argument_alone_and_keep_batches_of_one(name):
+    """The notebook: leading dimensions broadcast "like ordinary tensor arithmetic", for every function."""
+    shapes = [_batch_shapes(case, name) for case in _drawn(name)]
+    for arg in kl.ARGS[name]:
+        assert any(batch[arg] and not any(b for other, b in batch.items() if other != arg) for batch in shapes), arg
+    outputs = [torch.broadcast_shapes(*batch.values()) for batch in shapes]
+    assert (1,) in outputs and () in outputs  # a batch of one must not collapse to a scalar
+    assert any(len(shape) == 2 and len(set(batch.values()) - {()}) > 1 for shape, batch in zip(outputs, shapes))
+
+
+@pytest.mark.parametrize("name", ["mvn_log_prob", "kl_mvn"])
+def test_cases_reach_the_largest_promised_dimension_in_both_dtypes(name):
+    cases = _drawn(name)
+    assert {case[kl.ARGS[name][0]].dtype for case in cases if case[kl.ARGS[name][0]].shape[-1] == 256} == {
+        torch.float32, torch.float64}
+    assert min(case[kl.ARGS[name][0]].shape[-1] for case in cases) == 1
+
+
+def test_diag_cases_reach_a_trained_encoders_log_variances():
+    logvars = torch.cat([case["logvar"].double().flatten() for case in _drawn("kl_diag_std_normal")])
+    assert logvars.min() < -19 and logvars.max() > 7
 
 
 def test_high_dim_cases_have_the_promised_dimensions_and_dtypes():
@@ -275,3 +340,29 @@ def test_messages_report_errors_and_shapes():
     flat = check.verify(cases[:1], [{"out": torch.zeros(4)}])
     assert flat == ["kl_mvn is wrong for batched inputs mu1 (3,1,5), Sigma1 (4,5,5), mu2 (5,), Sigma2 (5,5), "
                     "float32: expected shape (3,4), got (4,)"]
+
+
+def _messages_for(name, label, test_id):
+    namespace = _with_student(name, WRONG[name][label])
+    fn = _probe_functions(namespace, HIDDEN.search(CELLS[test_id].source).group(1))[test_id]
+    return _failures(KL_CHECKS[test_id], fn, seed=0)
+
+
+def test_generator_messages_say_what_happened_and_what_was_promised():
+    for label in ("reseeds_a_copy_of_the_generator", "restores_the_generator_state"):
+        messages = _messages_for("kl_mc", label, "test_kl_mc_generator")
+        assert messages and all("a second call with the same generator object returned the same estimate" in m
+                                and "must move on" in m for m in messages), messages
+    messages = _messages_for("kl_mc", "fixed_seed_without_generator", "test_kl_mc_generator")
+    assert messages and all("two calls without a generator returned the same estimate" in m for m in messages)
+    messages = _messages_for("kl_mc", "seeds_the_global_generator_too", "test_kl_mc_generator")
+    assert messages and all("still used torch's global generator" in m for m in messages)
+
+
+def test_estimate_messages_name_the_size_and_the_generator_use():
+    messages = _messages_for("kl_mc", "reseeds_a_copy_of_the_generator", "test_kl_mc_estimate")
+    assert any(m.startswith("kl_mc is wrong for n_samples=500 with one generator for all 40 calls,")
+               and "returned the same estimates" in m for m in messages), messages
+    messages = _messages_for("kl_mc", "at_most_10000_samples", "test_kl_mc_estimate")
+    assert messages == [m for m in messages if m.startswith("kl_mc is wrong for n_samples=50,000 with 40 seeds,")]
+    assert "spread" in messages[0] and "more than a Monte Carlo estimate with 50,000 independent samples" in messages[0]

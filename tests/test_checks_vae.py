@@ -158,3 +158,56 @@ def test_random_checks_pass_normals_and_catch_the_documented_deviations():
         assert vae._standard_normal_failures(_noise(gen, n, "laplace"), labels, "noise")
         half = _noise(gen, n // 2)
         assert vae._standard_normal_failures(torch.cat([half, half]), labels, "noise")
+
+
+# ------------------------------------------------------------------ the edges the notebook promises (CHECKS.md)
+def _cases(test_id):
+    return CHECKS[test_id].make_cases(torch.Generator().manual_seed(0))
+
+
+def test_cases_reach_a_trained_models_ranges():
+    """Log-variances of about -20 and +8 reach reparameterize and vae_loss; the decoder's logits reach ±50."""
+    for test_id in ("test_reparameterize", "test_reparameterize_grad", "test_vae_loss_stable"):
+        logvar = torch.cat([case["logvar"].flatten() for case in _cases(test_id)])
+        assert logvar.min() < -14 and logvar.max() > 5, test_id
+    logits = torch.cat([vae._decode(case, case["z"]).flatten() for case in _cases("test_Decoder")])
+    assert logits.abs().max() > 50
+
+
+def test_cases_cover_shapes_modes_and_loaders():
+    shapes = {tuple(case["mu"].shape) for case in _cases("test_reparameterize")}
+    assert {(5,), (1, 5), (2, 3, 5)} <= shapes
+    assert {len(case["x"]) for case in _cases("test_VAE_forward")} >= {1}
+    loaders = [(bool(case["one_shot"]), len(case["x"]) % int(case["batch_size"]))
+               for case in _cases("test_train_epoch")]
+    assert loaders == [(False, 2), (True, 1)]  # a re-iterable loader; a one-shot one ending in a batch of one
+
+
+def test_forward_gradients_reach_both_encoder_heads_through_the_logits():
+    """The oracle's gradients, which the check compares, are not zero on fc_logvar: a cut there shows."""
+    case = _cases("test_VAE_forward")[0]
+    grads = vae._forward_oracle({**case, "w_mu": torch.zeros_like(case["w_mu"]),
+                                 "w_logvar": torch.zeros_like(case["w_logvar"])})[3]
+    assert all(grad.abs().max() > 1e-3 for grad in grads.values())
+
+
+def test_messages_name_what_was_observed_and_what_was_promised(tmp_path, monkeypatch):
+    cut = WRONG["VAE"]["forward cuts the gradient to the logvar head"]
+    messages = _failures(_namespace(cut), "test_VAE_forward", tmp_path, monkeypatch)
+    assert messages and all("gradient reaching encoder.fc_logvar" in m or "gradient reaching" in m for m in messages)
+    twice = WRONG["train_epoch"]["counts the examples in a first pass"]
+    messages = _failures(_namespace(twice), "test_train_epoch", tmp_path, monkeypatch)
+    assert messages == ["train_epoch made 0 optimizer steps over a loader that can be iterated only once (a generator "
+                        "of 3 batches); expected one per batch, in a single pass over the loader"]
+
+
+def test_forward_cases_keep_every_relu_away_from_its_kink():
+    """Where float32 and float64 could disagree on a ReLU's side, the gradients would differ by order 1."""
+    for case in _cases("test_VAE_forward"):
+        x = case["x"].double().flatten(1)
+        pre = x @ case["encoder.fc.weight"].double().T + case["encoder.fc.bias"].double()
+        assert pre.abs().min() >= vae.KINK_MARGIN * 0.99
+        mu, logvar = vae._encode(case, case["x"], "encoder.")
+        z = mu + torch.exp(logvar / 2) * case["eps"].double()
+        pre = z @ case["decoder.fc.weight"].double().T + case["decoder.fc.bias"].double()
+        assert pre.abs().min() >= vae.KINK_MARGIN * 0.99

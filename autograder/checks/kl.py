@@ -182,7 +182,7 @@ def _judge_each(name, kind, cases, outputs, judge):
     """One failure message per problem ``judge(case, out) → [problem, ...]`` finds in a case's output."""
     failures = []
     for case, output in zip(cases, outputs):
-        what = f"{name} is wrong for {kind} {_describe(case, ARGS[name])}"
+        what = f"{name} is wrong for {kind(case) if callable(kind) else kind} {_describe(case, ARGS[name])}"
         if isinstance(output, str):
             failures.append(f"{what}: your code raised {output}")
         elif "out" not in output:
@@ -211,8 +211,8 @@ def _within(oracle):
 
 # ---------------------------------------------------------------- mvn_log_prob
 
-def _log_prob_case(gen, k, cond, dtype, x_batch=(), mu_batch=(), sigma_batch=()):
-    mu, sigma = _randn(gen, *mu_batch, k), _spd(gen, sigma_batch, k, cond)
+def _log_prob_case(gen, k, cond, dtype, x_batch=(), mu_batch=(), sigma_batch=(), scale=None):
+    mu, sigma = _randn(gen, *mu_batch, k), _spd(gen, sigma_batch, k, cond, scale)
     # points at typical distances from (the first of) the distributions: x = mu + L z
     z = _randn(gen, *x_batch, k, 1)
     x = _first(mu, 1) + (torch.linalg.cholesky(_first(sigma, 2)) @ z).squeeze(-1)
@@ -220,8 +220,10 @@ def _log_prob_case(gen, k, cond, dtype, x_batch=(), mu_batch=(), sigma_batch=())
 
 
 def _log_prob_exact_cases(gen):
-    return [_log_prob_case(gen, k, cond, dtype) for k, cond, dtype in
-            [(1, 1, F64), (2, 10, F64), (3, 100, F32), (5, 1e3, F64), (16, 1e3, F32), (64, 100, F64)]]
+    cases = [_log_prob_case(gen, k, cond, dtype) for k, cond, dtype in
+             [(1, 1, F64), (2, 10, F64), (3, 100, F32), (5, 1e3, F64), (16, 1e3, F32), (64, 100, F64)]]
+    # The largest promised k, with det(Sigma) beyond float32's range (3^256) and below float64's (0.05^256)
+    return cases + [_log_prob_case(gen, 256, 1e3, F32, scale=3.0), _log_prob_case(gen, 256, 100, F64, scale=0.05)]
 
 
 def _log_prob_batched_cases(gen):
@@ -230,6 +232,11 @@ def _log_prob_batched_cases(gen):
         _log_prob_case(gen, 4, 100, F32, x_batch=(5, 1), mu_batch=(3,), sigma_batch=(5, 1)),
         _log_prob_case(gen, 2, 10, F64, mu_batch=(4,), sigma_batch=(4,)),
         _log_prob_case(gen, 1, 1, F32, x_batch=(7,)),
+        # each argument batched alone, and a batch of one that must stay a batch: (1,) in, (1,) out
+        _log_prob_case(gen, 3, 10, F32, mu_batch=(4,)),
+        _log_prob_case(gen, 3, 10, F64, sigma_batch=(4,)),
+        _log_prob_case(gen, 2, 10, F64, x_batch=(1,), mu_batch=(1,), sigma_batch=(1,)),
+        _log_prob_case(gen, 1, 1, F64, x_batch=(1, 1)),
     ]
 
 
@@ -264,6 +271,13 @@ def _kl_batched_cases(gen):
         _kl_case(gen, 3, 100, F64, batches=((2,), (), (2,), (2,))),
         _kl_case(gen, 4, 10, F64, batches=((), (2, 1), (3,), (3,))),
         _kl_case(gen, 1, 1, F32, batches=((4,), (4,), (4,), (4,))),
+        # each argument batched alone, and batches of one that must stay batches
+        _kl_case(gen, 3, 10, F64, batches=((5,), (), (), ())),
+        _kl_case(gen, 3, 10, F32, batches=((), (5,), (), ())),
+        _kl_case(gen, 3, 10, F64, batches=((), (), (5,), ())),
+        _kl_case(gen, 3, 10, F64, batches=((), (), (), (5,))),
+        _kl_case(gen, 2, 10, F64, batches=((1,), (1,), (1,), (1,))),
+        _kl_case(gen, 1, 1, F32, batches=((1, 1), (), (), ())),
     ]
 
 
@@ -295,18 +309,30 @@ def _verify_kl(kind):
 #           common movement; independent draws give variance 1/B to R_m, shared noise up to 1.
 # The χ² laws assume Gaussian Y. Y is a mean of n draws of f, whose excess kurtosis κ4/κ2² is at most 12
 # (κ4 = 48 Σ a²(a² + c²), κ2 = Σ 2a² + c²), so Y's is at most 12/n: the effective degrees of freedom
-# shrink by at most 6/n (1.2 % at n = 500), which makes the χ² tails 1.22 times heavier. The χ² tests
-# therefore run at a tenth of their share, α = 1e-6 / 3 / C / 10 per test for C cases.
-# Numbers, C = 4, B = 10, M = 40, n = 500 (α = 8.3e-9):
-#   spread  ν = 390: passes for S/ν in [0.641, 1.469]; a variance off by ×2 fails with probability
-#           0.99997, off by ×1/2 with 0.99986.
-#   batch   ν = 39: passes for W/ν in [0.184, 2.89]; noise shared by the batch (W ~ B·χ²_39) fails with
-#           probability 0.999995; a correlation ρ between entries (W ~ (1 + (B − 1)ρ)·χ²_39) with 0.993 at ρ = 0.5.
-#   false failures: at most 1e-6 / 3 (mean, exact) + 2 · 4 · 1.22 α (χ², approximate) < 5e-7 per grading.
-# tests/test_checks_kl.py recomputes every number here. Kernel cost: 160 calls of kl_mc, 0.8 million
-# draws in k ≤ 8 dimensions in all, about 0.3 s for the reference solution.
+# shrink by at most 6/n (1.2 % at n = 500), which makes the χ² tails 1.24 times heavier. The χ² tests
+# therefore run at a tenth of their share, α = 1e-6 / 3 / C / 10 per test for C cases. The cases at n = 1
+# and n = MC_MANY use pairs with Sigma1 = Sigma2, for which f is linear in x (a = 0): Y is then exactly
+# Gaussian at every n, so their χ² laws are exact (at n = 1 the kurtosis argument would not hold).
+# The cases, C = 8 (M = 40, B = 10 unless said):
+#   n = 500     mu1 alone batched; a mu1 × Sigma1 grid; all four batched; ten distinct pairs; Sigma2 alone and
+#               mu2 alone batched (these two with one generator for all M calls: it must move on);
+#   n = 1       M = 200, Sigma1 alone batched, one generator for all calls: bias or lost variance at small n;
+#   n = 50,000  B = 1 (a batch of one): an estimator that stops short of n draws is too noisy there.
+# Numbers (α = 4.2e-9):
+#   spread  ν = 390: passes for S/ν in [0.635, 1.480]; a variance off by ×2 fails with probability
+#           0.99996, off by ×1/2 with 0.99975. At n = 1, ν = 1,990: passes for S/ν in [0.825, 1.198].
+#           At n = 50,000, ν = 39: passes for S/ν ≤ 2.95; at most 10,000 draws (variance ×5) fails with
+#           probability 0.98, at most 5,000 (×10) with 0.999994.
+#   batch   ν = 39: passes for W/ν in [0.177, 2.95]; noise shared by the batch (W ~ B·χ²_39) fails with
+#           probability 0.999994; a correlation ρ between entries (W ~ (1 + (B − 1)ρ)·χ²_39) with 0.992
+#           at ρ = 0.5.
+#   false failures: at most 1e-6 / 3 (mean, exact) + 2 · 8 · 1.24 α (χ², approximate) < 5e-7 per grading.
+# tests/test_checks_kl.py recomputes every number here. Kernel cost: 480 calls of kl_mc, 3.2 million
+# draws in k ≤ 8 dimensions in all, about 1.5 s of CPU for the reference solution (half of it at n = 50,000).
 MC_FAILURE_PROBABILITY = 1e-6
 MC_SAMPLES, MC_SEEDS, MC_BATCH = 500, 40, 10
+MC_FEW, MC_FEW_SEEDS = 1, 200
+MC_MANY, MC_MANY_SEEDS = 50_000, 40
 MC_APPROXIMATION_MARGIN = 10
 
 
@@ -336,15 +362,35 @@ def _seeds(gen, count):
     return torch.randint(0, 2**62, (count,), generator=gen)
 
 
+def _mc_shift_pair(gen, k, dtype):
+    """A pair with Sigma2 = Sigma1 and mu2 = mu1 + L1 v, |v| in [1.5, 2.5]: f is linear in x, so exactly Gaussian."""
+    mu1, sigma1 = _randn(gen, k), _spd(gen, (), k, 10.0)
+    direction = _randn(gen, k)
+    v = direction / direction.norm() * (1.5 + torch.rand((), generator=gen, dtype=F64))
+    mu2 = mu1 + torch.linalg.cholesky(sigma1) @ v
+    return _cast({"mu1": mu1, "Sigma1": sigma1, "mu2": mu2, "Sigma2": sigma1.clone()}, dtype)
+
+
+def _estimated(gen, case, n, seeds, chain=False):
+    """``case`` with its sample size, its seeds and whether one generator serves every call (``chain``)."""
+    return {**case, "n": torch.tensor(n), "seeds": _seeds(gen, seeds), "chain": torch.tensor(chain)}
+
+
 def _mc_estimate_cases(gen):
-    """Four cases of MC_BATCH pairs each: the same pair repeated (shared noise then shows), or distinct pairs."""
-    cases = [
+    """The C cases listed above: the same pair repeated (shared noise then shows), or distinct pairs."""
+    at_500 = [
         _repeated(_mc_pair(gen, 1, 1, F64), {"mu1": (MC_BATCH,)}),
         _repeated(_mc_pair(gen, 4, 100, F64), {"mu1": (2, 1), "Sigma1": (MC_BATCH // 2,)}),
         _repeated(_mc_pair(gen, 8, 10, F32), {name: (MC_BATCH,) for name in ARGS["kl_mc"]}),
         _mc_pair(gen, 3, 10, F64, mu1_batch=(2, 1), sigma_batch=(MC_BATCH // 2,)),
     ]
-    return [{**case, "n": torch.tensor(MC_SAMPLES), "seeds": _seeds(gen, MC_SEEDS)} for case in cases]
+    cases = [_estimated(gen, case, MC_SAMPLES, MC_SEEDS) for case in at_500]
+    q_alone = [_repeated(_mc_pair(gen, 3, 10, F64), {"Sigma2": (MC_BATCH,)}),
+               _repeated(_mc_pair(gen, 2, 100, F32), {"mu2": (MC_BATCH,)})]
+    cases += [_estimated(gen, case, MC_SAMPLES, MC_SEEDS, chain=True) for case in q_alone]
+    few = _repeated(_mc_shift_pair(gen, 2, F64), {"Sigma1": (MC_BATCH,)})
+    many = _repeated(_mc_shift_pair(gen, 1, F64), {"mu1": (1,)})  # also a batch of one: (1,) in, (1,) out
+    return cases + [_estimated(gen, few, MC_FEW, MC_FEW_SEEDS, True), _estimated(gen, many, MC_MANY, MC_MANY_SEEDS)]
 
 
 def _standardised(case, estimates):
@@ -404,6 +450,9 @@ def _mc_judge(cases):
         if tuple(estimates.shape) != (seeds, *ref.shape):
             return [f"expected one estimate of shape {_shape(ref)} for each of {seeds} seeds, got shape "
                     f"{_shape(estimates)} in all"]
+        if bool(case["chain"]) and bool((estimates == estimates[:1]).all()):
+            return [f"all {seeds} calls with one generator returned the same estimates; each call must draw new "
+                    "samples from `generator`, which then moves on (do not re-seed it or a copy of it)"]
         tol = mc_tolerance(case, n * seeds, delta / values) + RTOL[_dtype(case)] * scale
         problem = _mismatch(estimates.mean(0), ref, tol, _dtype(case))
         if problem:
@@ -415,13 +464,19 @@ def _mc_judge(cases):
     return judge
 
 
+def _mc_kind(case):
+    calls = len(case["seeds"])
+    how = f"one generator for all {calls} calls" if bool(case["chain"]) else f"{calls} seeds"
+    return f"n_samples={int(case['n']):,} with {how},"
+
+
 def _verify_mc_estimate(cases, outputs):
-    kind = f"n_samples={MC_SAMPLES:,} with {MC_SEEDS} seeds,"
-    return _judge_each("kl_mc", kind, cases, outputs, _mc_judge(cases))
+    return _judge_each("kl_mc", _mc_kind, cases, outputs, _mc_judge(cases))
 
 
 def _mc_generator_cases(gen):
-    pairs = [_mc_pair(gen, 3, 10, F64), _mc_pair(gen, 2, 10, F32, mu1_batch=(2,), sigma_batch=(2,))]
+    pairs = [_mc_pair(gen, 3, 10, F64), _mc_pair(gen, 2, 10, F32, mu1_batch=(2,), sigma_batch=(2,)),
+             _repeated(_mc_pair(gen, 2, 10, F64), {name: (1,) for name in ARGS["kl_mc"]})]  # a batch of one
     cases = []
     for pair in pairs:
         seed, other_seed = _seeds(gen, 2)
@@ -429,37 +484,68 @@ def _mc_generator_cases(gen):
     return cases
 
 
+def _generator_problem(output):
+    """What breaks the generator's contract in one case's outputs (see the hidden test), or None.
+
+    a, b: calls with fresh generators seeded s; c: seeded with another s'; d, e: two calls with one generator
+    seeded s; f, g: two calls without a generator; global_untouched: torch's global generator kept its state.
+    """
+    a, first = output["a"], f"{output['a'].flatten()[0].item():.6g}"
+    if not torch.equal(a, output["b"]):
+        return (f"two calls with generators seeded alike gave different results ({first} and "
+                f"{output['b'].flatten()[0].item():.6g}); draw all random numbers from `generator`")
+    if torch.equal(a, output["c"]):
+        return "generators with different seeds gave identical results; the samples must come from `generator`"
+    if not bool(output["global_untouched"]):
+        return ("with a generator given, your code still used torch's global generator; take all random numbers "
+                "from `generator`")
+    if not torch.equal(output["d"], a):
+        return "the first call with a generator seeded s differs from other first calls with a generator seeded s"
+    if torch.equal(output["d"], output["e"]):
+        return (f"a second call with the same generator object returned the same estimate ({first}); the generator "
+                "must move on, so that each call draws new samples (do not re-seed it or a copy of it)")
+    if torch.equal(output["f"], output["g"]):
+        return ("two calls without a generator returned the same estimate; without one, draw from torch's global "
+                "generator")
+    return None
+
+
 def _verify_mc_generator(cases, outputs):
-    """Outputs a, b: two calls with the same seed; c: another seed. Same seed must give the same values."""
     failures = []
     for case, output in zip(cases, outputs):
         what = f"kl_mc with generator=torch.Generator().manual_seed(s), {_describe(case, ARGS['kl_mc'])}"
         if isinstance(output, str):
             failures.append(f"{what}: your code raised {output}")
             continue
-        a, b, c = output["a"], output["b"], output["c"]
         shape = torch.broadcast_shapes(case["mu1"].shape[:-1], case["Sigma1"].shape[:-2],
                                        case["mu2"].shape[:-1], case["Sigma2"].shape[:-2])
-        if a.shape != shape:
-            failures.append(f"{what}: expected shape {_shape(torch.empty(shape))}, got {_shape(a)}")
-        elif not torch.equal(a, b):
-            failures.append(f"{what}: two calls with the same seed s gave different results ({a.flatten()[0].item():.6g} "
-                            f"and {b.flatten()[0].item():.6g}); draw all random numbers from `generator`")
-        elif torch.equal(a, c):
-            failures.append(f"{what}: different seeds gave identical results; the samples must come from `generator`")
+        if output["a"].shape != shape:
+            failures.append(f"{what}: expected shape {_shape(torch.empty(shape))}, got {_shape(output['a'])}")
+            continue
+        problem = _generator_problem(output)
+        if problem:
+            failures.append(f"{what}: {problem}")
     return failures
 
 
 # ---------------------------------------------------------------- kl_diag_std_normal
 
-def _diag_case(gen, dtype, mu_shape, logvar_shape):
-    mu = 1.5 * _randn(gen, *mu_shape)
-    logvar = -4 + 7 * torch.rand(logvar_shape, generator=gen, dtype=F64)  # variances e^-4 … e^3
+# The encoder of a trained VAE reaches log-variances far outside the initial ones: collapsed dimensions sit at 0,
+# confident ones at -10 to -20, and early training overshoots upwards. EXTREME_LOGVAR spans that range.
+TYPICAL_LOGVAR, EXTREME_LOGVAR = (-4.0, 3.0), (-20.0, 8.0)
+
+
+def _diag_case(gen, dtype, mu_shape, logvar_shape, logvar_range=TYPICAL_LOGVAR, mu_scale=1.5):
+    mu = mu_scale * _randn(gen, *mu_shape)
+    low, high = logvar_range
+    logvar = low + (high - low) * torch.rand(logvar_shape, generator=gen, dtype=F64)
     return _cast({"mu": mu, "logvar": logvar}, dtype)
 
 
 def _diag_exact_cases(gen):
-    return [_diag_case(gen, F64, (1,), (1,)), _diag_case(gen, F64, (5,), (5,)), _diag_case(gen, F32, (20,), (20,))]
+    return [_diag_case(gen, F64, (1,), (1,)), _diag_case(gen, F64, (5,), (5,)), _diag_case(gen, F32, (20,), (20,)),
+            _diag_case(gen, F32, (20,), (20,), EXTREME_LOGVAR, mu_scale=4.0),
+            _diag_case(gen, F64, (20,), (20,), EXTREME_LOGVAR, mu_scale=4.0)]
 
 
 def _diag_batched_cases(gen):
@@ -468,6 +554,11 @@ def _diag_batched_cases(gen):
         _diag_case(gen, F64, (3, 4, 10), (3, 4, 10)),
         _diag_case(gen, F64, (5, 8), (1, 8)),
         _diag_case(gen, F32, (6, 1), (6, 1)),
+        # a broadcast grid, each argument batched alone, and a batch of one that must stay a batch
+        _diag_case(gen, F64, (3, 1, 6), (4, 6)),
+        _diag_case(gen, F64, (8,), (5, 8)),
+        _diag_case(gen, F32, (5, 8), (8,)),
+        _diag_case(gen, F64, (1, 6), (1, 6)),
     ]
 
 

@@ -172,18 +172,28 @@ def _standard_normal_failures(noise, labels, what):
     return failures
 
 
-def _call_labels(d):
-    return [f"latent dim {j} ({call} call)" for call in ("1st", "2nd") for j in range(d)]
+def _call_labels(d, second="2nd call"):
+    return [f"latent dim {j} ({call})" for call in ("1st call", second) for j in range(d)]
 
 
 # ---------------------------------------------------------------------------------------------- reparameterize
+# A trained encoder's log-variances reach far beyond the initial ones: about -20 for confident dimensions, and
+# several units above 0 early in training. The cases span that range, so that clamping logvar shows.
+LOGVAR_COLUMNS = ((0.5, 2.5), (-2.5, -0.5), (5.0, 8.0), (-20.0, -14.0))
+
+
 def _reparameterize_cases(g):
-    n, d = 20000, 4
+    n = 20000
     # one log-variance per column, bounded away from 0 so that std = exp(logvar) is told apart
-    logvar = (_uniform(g, (d,), 0.5, 2.5) * torch.tensor([1.0, -1.0, 1.0, -1.0], dtype=torch.float64)).expand(n, d)
-    moments = {"mu": 2 * _sigma(g, n, d), "logvar": logvar.clone()}
-    batched = {"mu": _sigma(g, 2, 3, 5), "logvar": _uniform(g, (2, 3, 5), -2, 2)}  # leading dims broadcast
-    return [_float32(moments), _float32(batched)]
+    logvar = torch.stack([_uniform(g, (), low, high) for low, high in LOGVAR_COLUMNS]).expand(n, len(LOGVAR_COLUMNS))
+    std = torch.exp(logvar / 2)
+    # means on the scale of each column's spread (at most 2), so that float32 keeps z - mu exact to 1e-6 of it
+    moments = {"mu": 2 * _sigma(g, n, len(LOGVAR_COLUMNS)) * std.clamp(max=1.0), "logvar": logvar.clone(),
+               "moments": torch.tensor(True)}
+    shapes = [(2, 3, 5), (5,), (1, 5)]  # leading dims broadcast; no batch; a batch of one
+    others = [{"mu": _sigma(g, *shape), "logvar": _uniform(g, shape, -2, 2), "moments": torch.tensor(False)}
+              for shape in shapes]
+    return [_float32(case) for case in (moments, *others)]
 
 
 def _verify_reparameterize(cases, outputs):
@@ -191,20 +201,25 @@ def _verify_reparameterize(cases, outputs):
         mu, logvar = case["mu"].double(), case["logvar"].double()
         for name in ("z1", "z2"):
             if tuple(out[name].shape) != tuple(mu.shape):
-                return [f"reparameterize: expected z of shape {tuple(mu.shape)}, got {tuple(out[name].shape)}"]
-        if mu.dim() != 2:
+                return [f"reparameterize: expected z of shape {tuple(mu.shape)} (the shape of mu), "
+                        f"got {tuple(out[name].shape)}"]
+        if not bool(case["moments"]):
             return []
         std = torch.exp(logvar / 2)
         noise = torch.cat([(out["z1"].double() - mu) / std, (out["z2"].double() - mu) / std], dim=1)
         what = "reparameterize: the noise (z - mu) / exp(logvar / 2)"
-        return _standard_normal_failures(noise, _call_labels(mu.shape[1]), what)
+        labels = [f"{label}, logvar {value:+.1f}"
+                  for label, value in zip(_call_labels(mu.shape[1]), logvar[0].repeat(2))]
+        return _standard_normal_failures(noise, labels, what)
 
     return _messages("reparameterize", cases, outputs, one)
 
 
 def _reparameterize_grad_cases(g):
-    shape = (6, 3)
-    return [_float32({"mu": _sigma(g, *shape), "logvar": _uniform(g, shape, -2, 2), "w": _sigma(g, *shape)})]
+    rows = 8
+    logvar = torch.stack([_uniform(g, (rows,), low, high) for low, high in LOGVAR_COLUMNS], dim=1)
+    shape = logvar.shape
+    return [_float32({"mu": _sigma(g, *shape), "logvar": logvar, "w": _sigma(g, *shape)})]
 
 
 def _verify_reparameterize_grad(cases, outputs):
@@ -247,16 +262,33 @@ def _verify_encoder(cases, outputs):
 
 
 def _decoder_cases(g):
+    """Fresh weights, then weights scaled up so that logits reach about ±100, as a trained decoder's do on
+    pixels it is sure of (a decoder that clamps or squashes its logits shows only there)."""
     cases = []
-    for batch, latent, hidden in ((5, 3, 16), (1, 2, 8)):
+    for batch, latent, hidden, gain in ((5, 3, 16, 1.0), (1, 2, 8, 1.0), (6, 3, 16, 150.0)):
         weights = {**_linear(g, "fc.", latent, hidden), **_linear(g, "fc_out.", hidden, PIXELS)}
+        for name in ("fc_out.weight", "fc_out.bias"):
+            weights[name] = gain * weights[name]
         cases.append(_float32({**weights, "z": 1.5 * _sigma(g, batch, latent)}))
     return cases
 
 
+def _decode_term_size(params, z):
+    """|fc_out.weight| (|fc.weight| |z| + |fc.bias|) + |fc_out.bias|: a bound on the terms each logit adds up.
+
+    float32 rounding moves a logit by a few units of 6e-8 times this, whatever the logit itself: with the
+    large weights of a trained decoder a logit near 0 can be the sum of terms of ±100.
+    """
+    hidden = F.linear(z.double().abs(), params["fc.weight"].double().abs(), params["fc.bias"].double().abs())
+    out = F.linear(hidden, params["fc_out.weight"].double().abs(), params["fc_out.bias"].double().abs())
+    return out.view(-1, 1, 28, 28)
+
+
 def _verify_decoder(cases, outputs):
     def one(case, out):
-        message = _mismatch("Decoder logits (fc → ReLU → fc_out, no sigmoid)", out["out"], _decode(case, case["z"]))
+        tolerance = ATOL + RTOL * _decode_term_size(case, case["z"])
+        message = _mismatch("Decoder logits (fc → ReLU → fc_out, no sigmoid)", out["out"], _decode(case, case["z"]),
+                            atol=tolerance)
         return [message] if message else []
 
     return _messages("Decoder", cases, outputs, one)
@@ -273,21 +305,65 @@ def _vae_weights(g, latent, hidden):
     }
 
 
+# float32 moves a pre-activation here by about 1e-7; within this distance of 0 it could fall on the other side
+# of a ReLU's kink than in float64, where the gradient jumps: the forward cases keep every unit farther away.
+KINK_MARGIN = 1e-3
+
+
+def _clear_of_kinks(inputs, weight, bias):
+    """``bias`` (float32) shifted unit by unit, in steps of 3 KINK_MARGIN, until no pre-activation
+    inputs @ weightᵀ + bias is within KINK_MARGIN of 0; B examples block at most B of 2B + 1 steps."""
+    pre = inputs.double() @ weight.double().T
+    shifted = bias.double().clone()
+    steps = sorted(range(-len(pre) - 1, len(pre) + 2), key=abs)
+    for j in range(len(shifted)):
+        shifted[j] = next(value for value in (shifted[j] + 3 * KINK_MARGIN * step for step in steps)
+                          if bool(((pre[:, j] + value).abs() >= KINK_MARGIN).all()))
+    return shifted.float()
+
+
 def _vae_forward_cases(g):
-    batch, latent, hidden = 4, 3, 16
-    case = {**_vae_weights(g, latent, hidden), "x": _images(g, batch), "eps": _sigma(g, batch, latent)}
-    return [_float32(case)]
+    cases = []
+    for batch, latent, hidden in ((4, 3, 16), (1, 2, 8)):
+        case = {**_vae_weights(g, latent, hidden), "x": _images(g, batch), "eps": _sigma(g, batch, latent)}
+        # weights of the objective whose gradient the probe records: sum(w_logits * logits + w_mu * mu + ...)
+        for name, shape in (("w_logits", (batch, 1, 28, 28)), ("w_mu", (batch, latent)), ("w_logvar", (batch, latent))):
+            case[name] = _sigma(g, *shape)
+        case = _float32(case)
+        x = case["x"].flatten(1)
+        case["encoder.fc.bias"] = _clear_of_kinks(x, case["encoder.fc.weight"], case["encoder.fc.bias"])
+        mu, logvar = _encode(case, case["x"], "encoder.")
+        z = mu + torch.exp(logvar / 2) * case["eps"].double()
+        case["decoder.fc.bias"] = _clear_of_kinks(z, case["decoder.fc.weight"], case["decoder.fc.bias"])
+        cases.append(case)
+    return cases
+
+
+def _forward_oracle(case):
+    """(logits, mu, logvar) in float64 and the gradient of the probe's objective for each parameter."""
+    params = {name: value.double().requires_grad_() for name, value in case.items() if "." in name}
+    mu, logvar = _encode(params, case["x"], "encoder.")
+    logits = _decode(params, mu + torch.exp(logvar / 2) * case["eps"].double(), "decoder.")
+    objective = sum((case[f"w_{name}"].double() * value).sum()
+                    for name, value in (("logits", logits), ("mu", mu), ("logvar", logvar)))
+    grads = dict(zip(params, torch.autograd.grad(objective, list(params.values()))))
+    return logits.detach(), mu.detach(), logvar.detach(), grads
 
 
 def _verify_vae_forward(cases, outputs):
     def one(case, out):
-        mu, logvar = _encode(case, case["x"], "encoder.")
-        logits = _decode(case, mu + torch.exp(logvar / 2) * case["eps"].double(), "decoder.")
+        logits, mu, logvar, grads = _forward_oracle(case)
         found = [
             _mismatch("VAE.forward mu (the encoder's output)", out["mu"], mu),
             _mismatch("VAE.forward logvar (the encoder's output)", out["logvar"], logvar),
             _mismatch("VAE.forward logits = decoder(reparameterize(mu, logvar))", out["logits"], logits),
+            _mismatch("VAE.forward in eval mode: logits = decoder(reparameterize(mu, logvar)), sampled in eval mode "
+                      "too", out["logits_eval"], logits),
         ]
+        promise = "gradients must flow through z = reparameterize(mu, logvar) to both encoder heads"
+        found += [_mismatch(f"gradient reaching {name} from the logits, mu and logvar of VAE.forward ({promise})",
+                            out[f"grad.{name}"], grad)
+                  for name, grad in grads.items()]
         return [message for message in found if message]
 
     return _messages("VAE.forward", cases, outputs, one)
@@ -314,22 +390,23 @@ def _vae_sample_cases(g):
 def _verify_vae_sample(cases, outputs):
     def one(case, out):
         n = int(case["n"])
-        for name in ("first", "second"):
+        for name, size in (("first", n), ("second", n), ("one", 1)):
             p = out[name]
-            if tuple(p.shape) != (n, 1, 28, 28):
-                return [f"VAE.sample({n}): expected shape ({n}, 1, 28, 28), got {tuple(p.shape)}"]
+            if tuple(p.shape) != (size, 1, 28, 28):
+                return [f"VAE.sample({size}): expected shape ({size}, 1, 28, 28), got {tuple(p.shape)}"]
             if not ((p >= 0) & (p <= 1)).all():
-                return [f"VAE.sample({n}) must return pixel probabilities in [0, 1] (the sigmoid of the logits)"]
+                return [f"VAE.sample({size}) must return pixel probabilities in [0, 1] (the sigmoid of the logits)"]
         if not bool(out["on_device"]):
             return ["VAE.sample must return its samples on the model's device"]
-        codes = [_latent_codes(case, out[name].double()) for name in ("first", "second")]
-        for z, name in zip(codes, ("first", "second")):
+        calls = (("first", "1st call"), ("second", "2nd call, eval mode"))
+        codes = [_latent_codes(case, out[name].double()) for name, _ in calls]
+        for z, (name, label) in zip(codes, calls):
             decoded = torch.sigmoid(_decode(case, z, "decoder."))
-            message = _mismatch(f"VAE.sample: sigmoid(decoder(z)) ({name} call)", out[name], decoded, 1e-3, 1e-4)
+            message = _mismatch(f"VAE.sample: sigmoid(decoder(z)) ({label})", out[name], decoded, 1e-3, 1e-4)
             if message:
                 return [message]
-        latent = codes[0].shape[1]
-        return _standard_normal_failures(torch.cat(codes, 1), _call_labels(latent), "VAE.sample: the z behind the samples")
+        labels = _call_labels(codes[0].shape[1], second=calls[1][1])
+        return _standard_normal_failures(torch.cat(codes, 1), labels, "VAE.sample: the z behind the samples")
 
     return _messages("VAE.sample", cases, outputs, one)
 
@@ -343,12 +420,12 @@ def _latent_codes(case, p):
 
 
 # -------------------------------------------------------------------------------------------------- vae_loss
-def _vae_loss_case(g, batch, latent, logits):
+def _vae_loss_case(g, batch, latent, logits, logvar_range=(-3, 1.5)):
     return _float32({
         "logits": logits,
         "x": _images(g, batch),
         "mu": 1.5 * _sigma(g, batch, latent),
-        "logvar": _uniform(g, (batch, latent), -3, 1.5),
+        "logvar": _uniform(g, (batch, latent), *logvar_range),
     })
 
 
@@ -357,7 +434,9 @@ def _vae_loss_cases(g):
 
 
 def _vae_loss_stable_cases(g):
-    """Logits of ±50 and ±100 against the opposite pixel value: log(sigmoid(.)) gives inf or a clamp there."""
+    """Logits of ±50 and ±100 against the opposite pixel value: log(sigmoid(.)) gives inf or a clamp there.
+    Then the log-variances of a trained encoder (LOGVAR_COLUMNS' extremes): a KL that clamps logvar, or takes
+    the log of exp(logvar) + a small constant, is wrong there."""
     batch = 3
     case = _vae_loss_case(g, batch, 4, 2 * _sigma(g, batch, 1, 28, 28))
     extreme = torch.rand(batch, 1, 28, 28, generator=g) < 0.3
@@ -365,7 +444,15 @@ def _vae_loss_stable_cases(g):
     sign = torch.where(torch.rand(batch, 1, 28, 28, generator=g) < 0.5, 1.0, -1.0)
     case["logits"] = torch.where(extreme, sign * big, case["logits"])
     case["x"] = torch.where(extreme, (sign < 0).float(), case["x"])  # confidently wrong pixels
-    return [case]
+    ranges = (LOGVAR_COLUMNS[3], LOGVAR_COLUMNS[2])
+    return [case] + [_vae_loss_case(g, 2, 4, 2 * _sigma(g, 2, 1, 28, 28), logvar_range) for logvar_range in ranges]
+
+
+def _loss_gradients(case):
+    """The gradient of the oracle's loss (the batch mean of recon + kl) with respect to logits, mu and logvar."""
+    inputs = {name: case[name].double().requires_grad_() for name in ("logits", "mu", "logvar")}
+    recon, kl = _nelbo_parts(inputs["logits"], case["x"], inputs["mu"], inputs["logvar"])
+    return dict(zip(inputs, torch.autograd.grad((recon + kl).mean(), list(inputs.values()))))
 
 
 def _verify_vae_loss(cases, outputs):
@@ -376,6 +463,10 @@ def _verify_vae_loss(cases, outputs):
             _scalar_mismatch("vae_loss kl (KL summed over latent dims, mean over the batch)", out["kl"], kl),
             _scalar_mismatch("vae_loss loss (recon + kl)", out["loss"], recon + kl),
         ]
+        if not any(found):  # right values: then the loss must also differentiate to them
+            found += [_mismatch(f"gradient of vae_loss's loss with respect to {name} (the loss must be computed from "
+                                f"{name} with differentiable torch operations)", out[f"grad_{name}"], grad)
+                      for name, grad in _loss_gradients(case).items()]
         return [message for message in found if message]
 
     return _messages("vae_loss", cases, outputs, one)
@@ -384,16 +475,33 @@ def _verify_vae_loss(cases, outputs):
 # ----------------------------------------------------------------------------------------- train_epoch, evaluate
 # The probes run these functions on a small linear VAE ("enc": 784 → 2d giving mu and logvar, "dec": d → 784)
 # whose noise comes from the case, and with a reference loss, so that only train_epoch / evaluate is graded.
-def _epoch_case(g):
-    n, latent = 12, 3
+def _epoch_case(g, n, one_shot):
+    latent = 3
     weights = {**_linear(g, "enc.", PIXELS, 2 * latent), **_linear(g, "dec.", latent, PIXELS)}
     weights["dec.bias"] = weights["dec.bias"] - 3  # mostly dark pixels, so a heavily inked image costs more
     weights["enc.bias"] = _uniform(g, (2 * latent,), -1.5, 1.5)  # codes away from the prior: a KL of a few nats
     # the last (short) batch holds heavily inked images: its mean loss stands apart from the others
     x = torch.cat([_images(g, n - 2, ink=0.15), _images(g, 2, ink=0.9)])
     case = {**weights, "x": x, "labels": torch.randint(10, (n,), generator=g), "eps": _sigma(g, n, latent),
-            "batch_size": torch.tensor(5), "lr": torch.tensor(0.01, dtype=torch.float64)}
-    return [_float32(case)]
+            "batch_size": torch.tensor(5), "lr": torch.tensor(0.01, dtype=torch.float64),
+            "one_shot": torch.tensor(one_shot)}
+    return _float32(case)
+
+
+def _epoch_cases(g):
+    """A re-iterable loader (batches of 5, 5, 2); then a generator, which can be iterated only once, whose
+    last batch holds a single image (5, 5, 1): "anything you can iterate over" includes both."""
+    return [_epoch_case(g, 12, one_shot=False), _epoch_case(g, 11, one_shot=True)]
+
+
+def _loader_kind(case):
+    if bool(case["one_shot"]):
+        return f"a loader that can be iterated only once (a generator of {_batch_count(case)} batches)"
+    return f"a loader of {_batch_count(case)} batches"
+
+
+def _batch_count(case):
+    return math.ceil(len(case["x"]) / int(case["batch_size"]))
 
 
 def _batch_losses(params, case):
@@ -426,9 +534,9 @@ def _oracle_epoch(case):
 def _verify_train_epoch(cases, outputs):
     def one(case, out):
         loss, params = _oracle_epoch(case)
-        batches = math.ceil(len(case["x"]) / int(case["batch_size"]))
-        if int(out["steps"]) != batches:
-            return [f"train_epoch made {int(out['steps'])} optimizer steps over {batches} batches; expected one per batch"]
+        if int(out["steps"]) != _batch_count(case):
+            return [f"train_epoch made {int(out['steps'])} optimizer steps over {_loader_kind(case)}; expected one per "
+                    "batch, in a single pass over the loader"]
         found = [_scalar_mismatch("train_epoch return value (mean per-example loss over the epoch)", out["loss"], loss)]
         found += [
             _mismatch(f"parameter {name} after train_epoch (zero the gradients, backward, step, for each batch)",
@@ -442,13 +550,13 @@ def _verify_train_epoch(cases, outputs):
 
 def _verify_evaluate(cases, outputs):
     def one(case, out):
-        batches = math.ceil(len(case["x"]) / int(case["batch_size"]))
         if bool(out["grad_enabled"]):
             return ["evaluate must run the model under torch.no_grad()"]
         if bool(out["has_grad"]):
             return ["evaluate must not compute gradients (no backward)"]
-        if int(out["forward_calls"]) != batches:
-            return [f"evaluate called the model {int(out['forward_calls'])} times for {batches} batches; expected once per batch"]
+        if int(out["forward_calls"]) != _batch_count(case):
+            return [f"evaluate called the model {int(out['forward_calls'])} times over {_loader_kind(case)}; expected "
+                    "once per batch, in a single pass over the loader"]
         params = _standin_params(case)
         loss = torch.cat(list(_batch_losses(params, case))).mean().item()
         found = [_scalar_mismatch("evaluate return value (mean per-example negative ELBO)", out["loss"], loss)]
@@ -468,6 +576,6 @@ CHECKS = [
     Check("test_VAE_sample", "VAE", _vae_sample_cases, _verify_vae_sample),
     Check("test_vae_loss", "VAE", _vae_loss_cases, _verify_vae_loss),
     Check("test_vae_loss_stable", "VAE", _vae_loss_stable_cases, _verify_vae_loss),
-    Check("test_train_epoch", "VAE", _epoch_case, _verify_train_epoch),
-    Check("test_evaluate", "VAE", _epoch_case, _verify_evaluate),
+    Check("test_train_epoch", "VAE", _epoch_cases, _verify_train_epoch),
+    Check("test_evaluate", "VAE", _epoch_cases, _verify_evaluate),
 ]
