@@ -5,6 +5,8 @@ the notebook runs, the grader draws fresh inputs with ``make_cases``; the probe 
 code in the sandbox; afterwards ``verify`` compares the recorded outputs with an oracle built on
 ``torch.distributions`` or plain torch. Student code can fake its own outputs, never this comparison.
 """
+import importlib
+import pkgutil
 import secrets
 from dataclasses import dataclass, field
 from typing import Callable
@@ -17,7 +19,7 @@ Case = dict[str, torch.Tensor]
 @dataclass(frozen=True)
 class Check:
     test_id: str  # the nbgrader grade_id of the test cell
-    notebook: str  # "KL_derivation" or "VAE"
+    notebook: str  # one of hw4.course.NOTEBOOKS
     make_cases: Callable[[torch.Generator], list[Case]]
     # verify(cases, outputs) → failure messages for the student; [] means the test passes.
     # outputs[i] is the dict of tensors recorded for cases[i], or a str when the student's code raised.
@@ -27,10 +29,9 @@ class Check:
 
 
 def _registry():
-    from . import kl, vae
-
-    checks = [*kl.CHECKS, *vae.CHECKS]
-    return {check.test_id: check for check in checks}
+    """Test id → check, from every module of this package that defines CHECKS (one module a notebook)."""
+    modules = [importlib.import_module(f"{__name__}.{info.name}") for info in pkgutil.iter_modules(__path__)]
+    return {check.test_id: check for module in modules for check in getattr(module, "CHECKS", ())}
 
 
 CHECKS = _registry()
