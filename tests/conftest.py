@@ -25,8 +25,7 @@ COURSE_FILES = ("pyproject.toml", "README.md", "autograder", "student")  # what 
 # one worker, one at a time. A group holds the tests of one expensive session fixture, so that it is built
 # once (each class is graded once, by two grading jobs); test_sandbox's tests share fixed sandbox slots, so
 # they are a group too. Grading runs may overlap: each claims free sandbox slots (sandbox.claim_slot).
-FIXTURE_GROUPS = {"graded": "graded", "hostile": "hostile", "small_graded": "small", "small_sequential": "small",
-                  "released": "released"}
+FIXTURE_GROUPS = {"graded": "graded", "hostile": "hostile", "small_graded": "small", "released": "released"}
 MODULE_GROUPS = {"test_sandbox.py": "fixed-slots"}
 LONGEST_FIRST = ("graded", "small", "hostile", "fixed-slots", "released")  # no worker then waits for one at the end
 
@@ -111,12 +110,6 @@ def small_graded(small_class, tmp_path_factory):
     students = json.loads((cwd / "cli" / "grades.json").read_text())["students"]
     return Run(process, cwd / "cli", {sid: StudentResult.from_json({"student_id": sid, **entry})
                                       for sid, entry in students.items()})
-
-
-@pytest.fixture(scope="session")
-def small_sequential(small_class, tmp_path_factory):
-    """``small_class`` graded once by a single job: the reference that other ways of grading must equal."""
-    return grade_class(small_class, tmp_path_factory.mktemp("small-sequential"), jobs=1, log=lambda _: None)
 
 
 def summary(results):

@@ -44,10 +44,10 @@ def cluster(tmp_path):
     log.close()
 
 
-def test_cluster_grading_survives_a_dead_worker_and_equals_a_local_run(small_class, small_sequential, cluster,
+def test_cluster_grading_survives_a_dead_worker_and_equals_a_local_run(small_class, small_graded, cluster,
                                                                        tmp_path):
     address, workers = cluster
-    local = small_sequential
+    local = small_graded.results
 
     def kill_a_worker_after_the_first_student(line):
         if line.startswith("  ") and workers[0].poll() is None:

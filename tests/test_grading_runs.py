@@ -22,13 +22,7 @@ from autograder.sandbox.zygote import Zygote
 from conftest import HW4, grading_line, summary
 
 
-def test_parallel_grading_equals_sequential(small_sequential, small_graded):
-    one = small_sequential
-    assert summary(one) == summary(small_graded.results)
-    assert one["right"].score > one["wrong"].score > 0 == one["blank"].score
-
-
-def test_interrupted_run_grades_only_what_is_missing(small_class, small_graded, tmp_path):
+def test_an_interrupted_run_grades_only_what_is_missing_and_one_job_grades_as_two(small_class, small_graded, tmp_path):
     out = shutil.copytree(small_graded.out, tmp_path / "out")  # the shared run stays as it was for other tests
     (out / "results" / "wrong.json").unlink()  # as if the run had stopped before this student
     log = []
@@ -36,8 +30,10 @@ def test_interrupted_run_grades_only_what_is_missing(small_class, small_graded, 
     assert grading_line(log).startswith("grading 1 of 4 students")
     assert summary(resumed) == summary(small_graded.results)
     log.clear()
-    grade_class(small_class, out, jobs=1, regrade=True, log=log.append)
+    one = grade_class(small_class, out, jobs=1, regrade=True, log=log.append)  # the class again, one at a time
     assert grading_line(log).startswith("grading 4 of 4 students")
+    assert summary(one) == summary(small_graded.results)  # as the two jobs of `hw4 grade` graded it
+    assert one["right"].score > one["wrong"].score > 0 == one["blank"].score
 
 
 def test_regrading_one_student_leaves_the_others_untouched(small_class, small_graded, tmp_path):
