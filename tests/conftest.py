@@ -28,10 +28,9 @@ COURSE_FILES = ("pyproject.toml", "README.md", "autograder", "student")  # what 
 FIXTURE_GROUPS = {"graded": "graded", "hostile": "hostile", "small_graded": "small", "released": "released"}
 MODULE_GROUPS = {"test_sandbox.py": "fixed-slots"}
 LONGEST_FIRST = ("graded", "small", "hostile", "fixed-slots", "released")  # no worker then waits for one at the end
-# The longest tests outside a group (half a minute or more each, benchmarks/README.md) start before the short ones,
+# The longest tests outside a group (a minute or more each, benchmarks/README.md) start before the short ones,
 # so that none of them is left running alone at the end.
-LONG_MODULES = ("test_results.py", "test_install.py", "test_interruptions.py", "test_cluster.py", "test_similarity.py",
-                "test_uploads.py", "test_notebooks_clean.py", "test_lms_grading.py")
+LONG_MODULES = ("test_results.py", "test_install.py", "test_interruptions.py", "test_cluster.py")
 
 
 def _group(item):
