@@ -111,3 +111,21 @@ def test_a_canvas_download_is_graded_and_goes_back_to_canvas(tmp_path):
     canvas = list(csv.reader(paths[0].read_text().splitlines()))
     assert canvas[0][:2] == ["Student", "ID"] and {row[1]: row[-1] for row in canvas[1:] if row[1]} == \
         {"2001": "22.5", "2002": "0"}
+
+
+def test_a_resumed_run_takes_the_download_s_new_times_for_unchanged_notebooks(tmp_path):
+    """The notebooks are the same, so nobody is graded again; the submission time the LMS now gives still
+    reaches the late penalty (the saved result keeps who the student is as the latest download says)."""
+    entries, expect = LMS_CLASSES["nbgrader"]
+    source = tmp_path / "download.zip"
+    policy = policy_from_options(due=DUE, late_policy="10%/day")
+    write_zip(source, dict(entries))
+    grade_class(source, tmp_path / "out", jobs=1, log=lambda _: None, policy=policy)
+    later = [(name, b"2026-12-03 06:30:00.000000 UTC" if name.endswith("timestamp.txt") else data)
+             for name, data in entries]
+    write_zip(source, dict(later))
+    log = []
+    grade_class(source, tmp_path / "out", jobs=1, log=log.append)
+    assert any(line.startswith("grading 0 of 2 students") for line in log)
+    students = json.loads((tmp_path / "out" / "grades.json").read_text())["students"]
+    assert students["alice"]["late"]["hours"] == pytest.approx(25.5)

@@ -43,9 +43,8 @@ def grade_class(submissions, out, jobs=None, sandboxed=True, regrade=False, sche
     ``regrade``: True to grade everyone again, or the ids of the students to grade again (the others keep
     the results of an earlier run). ``policy``: the deadline and late policy (:class:`deadlines.Policy`), saved
     in DIR for `hw4 export`; None keeps the one an earlier run saved. ``bar``: show a progress bar (on a
-    terminal). SIGINT and SIGTERM raise
-    :class:`Interrupted`, after the workers are stopped. ``execute``: settings of SandboxedExecute
-    (wall_seconds, memory_bytes, timeout, warm_kernels)."""
+    terminal). SIGINT and SIGTERM raise :class:`Interrupted`, after the workers are stopped. ``execute``:
+    settings of SandboxedExecute (wall_seconds, memory_bytes, timeout, warm_kernels)."""
     out = Path(out).resolve()  # the kernels run elsewhere: relative paths would point nowhere there
     with interruptible():
         intake = read_class(submissions, fmt)  # before DIR is made: a SOURCE that cannot be read leaves nothing
@@ -70,6 +69,10 @@ def _grade_class(intake, submissions, out, jobs, sandboxed, regrade, scheduler, 
         raise GradeError(f"--regrade names students who are not in {submissions}: {', '.join(unknown)}")
     results_dir = out / "results"
     results = _earlier_results(results_dir, students, regrade)
+    for sid, result in results.items():  # the same notebooks, but the LMS may say more now (a time, a flag)
+        if result.student != people[sid]:
+            result.student = people[sid]
+            write_atomic(results_dir / f"{sid}.json", json.dumps(result.to_json()))
     todo = [sid for sid in students if sid not in results]
     tests = autograded_tests()
     kernels = sum(gradable(students[sid]) for sid in todo)  # the others need no kernel, hardly any time
