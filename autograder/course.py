@@ -19,6 +19,9 @@ HERE = Path(__file__).resolve().parent
 SOURCE_DIR = Path("autograder") / "source" / ASSIGNMENT  # inside a course folder
 SOURCE = HERE / "source" / ASSIGNMENT  # the copy installed with this package: what grading uses
 CONFIG_FILE = HERE / "nbgrader_config.py"
+# What a notebook imports beyond what every warm kernel has (sandbox/zygote.py, PRELOAD): the zygote imports
+# it at the first kernel of that notebook, so a run that executes none of them never pays for it.
+KERNEL_IMPORTS = {"VAE": ("torchvision", "torchvision.utils")}
 
 patch_nbgrader()
 

@@ -27,7 +27,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 from traitlets.config import Config
 
 from autograder import sandbox
-from autograder.course import SOURCE
+from autograder.course import KERNEL_IMPORTS, SOURCE
 from autograder.sandbox import MiB, Limits, SandboxError, SandboxedKernelManager, mounts
 from autograder.sandbox.zygote import Zygote, ZygoteError
 
@@ -524,6 +524,21 @@ def test_the_zygote_holds_no_grading_data(monkeypatch):
         assert b"ipykernel.kernelapp" in memory  # the scan sees what it preloaded
         assert b"HW4_GRADER_SECRET" not in Path(f"/proc/{zygote.pid}/environ").read_bytes()
         assert not [line for line in solution_lines if len(line.strip()) > 20 and line.strip().encode() in memory]
+    finally:
+        zygote.close()
+
+
+def test_the_zygote_imports_a_notebook_s_own_libraries_only_for_its_first_kernel():
+    """torchvision (the VAE notebook's) is not preloaded: a run that executes only KL notebooks never imports it.
+    The first kernel that asks for it gets it imported in the zygote before the fork, so that later ones share it."""
+    zygote = Zygote(sandbox.PYTHON, sandbox.sandbox_env(sandbox.ZYGOTE_HOME, {"JPY_PARENT_PID": "1"}))
+    try:
+        for imports, loaded in (((), False), (KERNEL_IMPORTS["VAE"], True)):
+            with pytest.raises(ZygoteError, match="FileNotFoundError"):  # there is no process 0 to join
+                zygote.spawn(target=0, uid=sandbox.uid_for(SLOT), rlimits={}, cwd="/", env={}, argv=[],
+                             imports=imports)
+            maps = Path(f"/proc/{zygote.pid}/maps").read_text()
+            assert ("/torchvision/" in maps) == loaded  # its compiled extension is loaded at import
     finally:
         zygote.close()
 

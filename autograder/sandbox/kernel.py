@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Bool, Dict, Integer, Unicode
+from traitlets import Bool, Dict, Integer, List, Unicode
 
 from .command import PYTHON, prepare_scratch, sandbox_argv, sandbox_env
 from .errors import SandboxError
@@ -76,6 +76,8 @@ class SandboxedKernelManager(AsyncKernelManager):
     extra_env = Dict(config=True, help="Extra environment variables inside the sandbox.")
     warm = Bool(True, config=True, help="Fork the kernel from a zygote that has imported torch (zygote.py) "
                                         "instead of starting a fresh Python in the sandbox.")
+    imports = List(Unicode(), config=True, help="Modules the notebook imports that the zygote does not preload "
+                                                "(zygote.PRELOAD): it imports them before forking a warm kernel.")
     _kernel: int | None = None  # a pidfd of the warm kernel
 
     def _scratch(self) -> Path:
@@ -128,7 +130,7 @@ class SandboxedKernelManager(AsyncKernelManager):
             pid = zygote().spawn(target=_placeholder_pid(self.provisioner.process), uid=uid_for(self.slot),
                                  rlimits=rlimits(self._limits()), cwd=self._scratch(),
                                  env=sandbox_env(self._scratch(), self._extra_env()),
-                                 argv=self._args)
+                                 argv=self._args, imports=self.imports)
             try:
                 self._kernel = os.pidfd_open(pid)
             except ProcessLookupError:  # it died at once; is_alive reports it

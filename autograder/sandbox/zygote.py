@@ -2,7 +2,10 @@
 
 A cold kernel spends about 3 s importing torch and torchvision before the student's first cell runs, and
 grading starts two kernels per student. A zygote is a clean Python, started once per grading run and shared
-by its grading workers, that imports those libraries and then only forks. It never runs student code and
+by its grading workers, that imports those libraries and then only forks. What every kernel needs it
+imports at once (``PRELOAD``); what only some notebooks import (torchvision, for the VAE) it imports when
+the first kernel that asks for it does, so that a run with none of those notebooks to execute never pays
+for it. It never runs student code and
 holds no grading data: it is started with exec, not forked from the grader, so no solution or gradebook is
 in its memory.
 
@@ -35,8 +38,7 @@ import sys
 import threading
 from importlib.util import find_spec
 
-PRELOAD = ("numpy", "torch", "torchvision", "torchvision.utils", "matplotlib.pyplot", "tqdm.auto",
-           "ipykernel.kernelapp", "ipykernel.ipkernel")
+PRELOAD = ("numpy", "torch", "matplotlib.pyplot", "tqdm.auto", "ipykernel.kernelapp", "ipykernel.ipkernel")
 # Joined in this order: the mount namespace last, because it changes what /proc/<pid>/ns/* means.
 NAMESPACES = ("pid", "net", "ipc", "uts", "cgroup", "mnt")
 MATPLOTLIB_BACKEND = "module://matplotlib_inline.backend_inline"  # what ipykernel would select
@@ -73,9 +75,7 @@ def serve():
     os.dup2(2, 1)
     listener = socket.socket(fileno=int(sys.argv[2]))  # clients may connect already: they wait for the preload
     os.environ["MPLBACKEND"] = MATPLOTLIB_BACKEND  # matplotlib reads it once, at import
-    for module in PRELOAD:
-        importlib.import_module(module)
-    gc.freeze()  # the preloaded objects stay in the shared pages instead of being copied by the collector
+    _import(PRELOAD)
     # Kernels are orphaned when their launcher exits: they become ours to reap, at once, so that no
     # zombie of a sandbox uid outlives its sandbox.
     _check(_libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
@@ -104,6 +104,15 @@ def _answer(connection):
         pass
 
 
+def _import(modules):
+    """Import those of ``modules`` not imported yet, before any kernel that needs them is forked."""
+    new = [module for module in modules if module not in sys.modules]
+    for module in new:
+        importlib.import_module(module)
+    if new:
+        gc.freeze()  # the preloaded objects stay in the shared pages instead of being copied by the collector
+
+
 def _reap(*_):
     """Collect every child that has ended (on SIGCHLD)."""
     try:
@@ -115,6 +124,7 @@ def _reap(*_):
 
 def _spawn(request):
     """Fork a child that joins the sandbox, and through it the kernel; return the kernel's host pid."""
+    _import(request.get("imports", ()))
     readable, writable = os.pipe()
     child = os.fork()
     if child == 0:
@@ -223,9 +233,10 @@ class Zygote:
         self._process = self._owner = self._address = None  # the owner: the pid of the process that started it
         self._lock = threading.Lock()
 
-    def spawn(self, *, target, uid, rlimits, cwd, env, argv):
-        """A kernel running ``ipykernel`` with ``argv`` in the sandbox of host pid ``target``; its host pid."""
-        request = dict(target=target, uid=uid, rlimits=rlimits, cwd=str(cwd), env=env, argv=argv)
+    def spawn(self, *, target, uid, rlimits, cwd, env, argv, imports=()):
+        """A kernel running ``ipykernel`` with ``argv`` in the sandbox of host pid ``target``; its host pid.
+        ``imports``: modules beyond ``PRELOAD`` that the zygote imports first (once: later kernels find them)."""
+        request = dict(target=target, uid=uid, rlimits=rlimits, cwd=str(cwd), env=env, argv=argv, imports=list(imports))
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
                 connection.settimeout(REPLY_TIMEOUT_S)

@@ -21,6 +21,7 @@ from hw4 import course, probe
 
 from .. import sandbox
 from ..checks import CHECKS
+from ..course import KERNEL_IMPORTS
 from ..sandbox.zygote import ZygoteError
 
 
@@ -74,7 +75,7 @@ class SandboxedExecute(Execute):
         name = resources["nbgrader"]["notebook"]
         scratch, state = self._prepare(name)
         resources["hw4"] = state
-        self._scratch, self._state, self._output_bytes = scratch, state, 0
+        self._notebook, self._scratch, self._state, self._output_bytes = name, scratch, state, 0
         self.kernel_manager_class = sandbox.SandboxedKernelManager if self.use_sandbox else EnvKernelManager
         resources.setdefault("metadata", {})["path"] = str(scratch)
         clock = threading.Timer(self.wall_seconds, self._out_of_time)
@@ -123,6 +124,7 @@ class SandboxedExecute(Execute):
                         "OMP_NUM_THREADS": "1"}  # one core per worker: more threads only contend
         if self.use_sandbox:
             km.scratch, km.slot, km.warm = str(self._scratch), self._slot, self.warm_kernels
+            km.imports = list(KERNEL_IMPORTS.get(self._notebook, ()))
             km.limits = dict(memory_bytes=self.memory_bytes)
         return km
 
