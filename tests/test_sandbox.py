@@ -489,6 +489,12 @@ def test_warm_kernel_is_confined_exactly_like_a_cold_one(scratch):
     assert sandbox.sandbox_pids(SLOT) == []
 
 
+def test_a_warm_kernel_starts_with_what_torch_imports_at_first_use(scratch):
+    """torch.broadcast_shapes and torch.distributions import sympy when first called (0.7 s): the zygote has."""
+    [outputs] = _execute(_notebook("import sys\nprint('sympy' in sys.modules)"), scratch)
+    assert outputs[0]["text"] == "True\n"
+
+
 def test_one_warm_kernel_leaves_nothing_to_the_next(tmp_path):
     first = _notebook("import torch, matplotlib\ntorch.LEFT_BEHIND = matplotlib.LEFT_BEHIND = 1\n"
                       "open('/tmp/left-behind', 'w').write('x')")
