@@ -21,6 +21,9 @@ from autograder.samples import CHEAT, reference_answers, write_submission
 from conftest import snapshot
 
 KL = reference_answers("KL_derivation")
+# The attacks whose points a test reads answer every function; the others hand in only the answer that
+# carries the attack, since the rest of their notebook would show nothing more.
+ANSWER_EVERYTHING = {"endless-loop", "fork-storm", "daemon", "fake-grader-modules", "fake-results"}
 MARKER = Path("/tmp/hw4-hostile-marker")  # created by a payload only if an attack escaped
 
 
@@ -105,7 +108,7 @@ def hostile(tmp_path_factory):
                str(subs / "honest" / "KL_derivation.ipynb"), "/etc/shadow", str(Path.home() / ".bashrc")]
     attacks = _attacks(listener.getsockname()[1], secrets)
     for name, code in attacks.items():
-        answers = {**KL, "mvn_log_prob": KL["mvn_log_prob"] + "\n\n" + code}
+        answers = {**(KL if name in ANSWER_EVERYTHING else {}), "mvn_log_prob": KL["mvn_log_prob"] + "\n\n" + code}
         if name.startswith("fake-"):  # a wrong answer that the fakes try to pass off as right
             answers["kl_mvn"] = CHEAT
         write_submission(subs / name, {"KL_derivation": answers})
