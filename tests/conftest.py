@@ -53,6 +53,17 @@ def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: (rank.get(_group(item), len(rank)), item.path.name not in LONG_MODULES))
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """For modules of small tensor cases: threading them only adds overhead, badly so beside other test processes."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def snapshot(folder):
     """Path → (is link, SHA-256 of the bytes) for everything below ``folder``, links not followed."""
     files = {}

@@ -30,16 +30,8 @@ def _cells():
 
 
 CELLS = _cells()
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 KL_CHECKS = {test_id: check for test_id, check in CHECKS.items() if check.notebook == "KL_derivation"}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """The cases are small: threading them only adds overhead, badly so on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _checks_of(name):

@@ -22,6 +22,7 @@ SOURCE = HERE.parent / "autograder" / "source" / "hw4" / "VAE.ipynb"
 CATALOG = runpy.run_path(str(HERE / "catalog_vae.py"))  # by path: tests/ need not be a package
 RIGHT, WRONG = CATALOG["RIGHT"], CATALOG["WRONG"]
 HIDDEN = "### BEGIN HIDDEN TESTS"
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 GRADED = ("reparameterize", "Encoder", "Decoder", "VAE", "vae_loss", "train_epoch", "evaluate")
 
 
