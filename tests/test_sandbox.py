@@ -517,9 +517,11 @@ def test_a_kernel_cannot_reach_the_zygote(scratch):
     assert outputs[0]["text"] == "ConnectionRefusedError\n[]\n", outputs
 
 
-def test_the_zygote_holds_no_grading_data(monkeypatch):
+def test_the_zygote_holds_no_grading_data_and_torchvision_only_once_asked(monkeypatch):
     """It is exec'd, not forked from the grader: neither the grader's environment nor the solutions,
-    which this process has read, are in its memory."""
+    which this process has read, are in its memory. torchvision (the VAE notebook's) is not preloaded, so a
+    run that executes only KL notebooks never imports it; the first kernel that asks for it has the zygote
+    import it before the fork."""
     monkeypatch.setenv("HW4_GRADER_SECRET", "s3cret")
     source = nbformat.read(SOURCE / "KL_derivation.ipynb", as_version=4)
     solution_lines = [line for cell in source.cells if cell.cell_type == "code" and "BEGIN SOLUTION" in cell.source
@@ -530,23 +532,18 @@ def test_the_zygote_holds_no_grading_data(monkeypatch):
         assert b"ipykernel.kernelapp" in memory  # the scan sees what it preloaded
         assert b"HW4_GRADER_SECRET" not in Path(f"/proc/{zygote.pid}/environ").read_bytes()
         assert not [line for line in solution_lines if len(line.strip()) > 20 and line.strip().encode() in memory]
+
+        assert "/torchvision/" not in _mapped(zygote)  # its compiled extension is loaded at import
+        with pytest.raises(ZygoteError, match="FileNotFoundError"):  # as in _preloaded_memory: no process 0
+            zygote.spawn(target=0, uid=sandbox.uid_for(SLOT), rlimits={}, cwd="/", env={}, argv=[],
+                         imports=KERNEL_IMPORTS["VAE"])
+        assert "/torchvision/" in _mapped(zygote)
     finally:
         zygote.close()
 
 
-def test_the_zygote_imports_a_notebook_s_own_libraries_only_for_its_first_kernel():
-    """torchvision (the VAE notebook's) is not preloaded: a run that executes only KL notebooks never imports it.
-    The first kernel that asks for it gets it imported in the zygote before the fork, so that later ones share it."""
-    zygote = Zygote(sandbox.PYTHON, sandbox.sandbox_env(sandbox.ZYGOTE_HOME, {"JPY_PARENT_PID": "1"}))
-    try:
-        for imports, loaded in (((), False), (KERNEL_IMPORTS["VAE"], True)):
-            with pytest.raises(ZygoteError, match="FileNotFoundError"):  # there is no process 0 to join
-                zygote.spawn(target=0, uid=sandbox.uid_for(SLOT), rlimits={}, cwd="/", env={}, argv=[],
-                             imports=imports)
-            maps = Path(f"/proc/{zygote.pid}/maps").read_text()
-            assert ("/torchvision/" in maps) == loaded  # its compiled extension is loaded at import
-    finally:
-        zygote.close()
+def _mapped(zygote):
+    return Path(f"/proc/{zygote.pid}/maps").read_text()
 
 
 def _preloaded_memory(zygote):
