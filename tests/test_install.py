@@ -35,7 +35,9 @@ def pip_install(python, folder):
 
 
 def site_packages(python, package):
-    return Path(run([python, "-c", f"import {package}; print({package}.__path__[0])"]).stdout.strip())
+    """Where ``python`` finds ``package``, found without importing it (autograder would import nbgrader)."""
+    code = f"from importlib.util import find_spec; print(find_spec({package!r}).submodule_search_locations[0])"
+    return Path(run([python, "-c", code]).stdout.strip())
 
 
 def test_instructor_commands_work_from_a_regular_install(tmp_path):
