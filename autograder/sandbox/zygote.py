@@ -5,9 +5,8 @@ grading starts two kernels per student. A zygote is a clean Python, started once
 by its grading workers, that imports those libraries and then only forks. What every kernel needs it
 imports at once (``PRELOAD``); what only some notebooks import (torchvision, for the VAE) it imports when
 the first kernel that asks for it does, so that a run with none of those notebooks to execute never pays
-for it. It never runs student code and
-holds no grading data: it is started with exec, not forked from the grader, so no solution or gradebook is
-in its memory.
+for it. It never runs student code and holds no grading data: it is started with exec, not forked from the
+grader, so no solution or gradebook is in its memory.
 
 The grader talks to it over a Unix socket in the abstract namespace of the grader's network namespace,
 which the sandboxes (each in a network namespace of its own) cannot reach: one connection per request, one
