@@ -9,6 +9,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -489,10 +490,16 @@ def test_warm_kernel_is_confined_exactly_like_a_cold_one(scratch):
     assert sandbox.sandbox_pids(SLOT) == []
 
 
-def test_a_warm_kernel_starts_with_what_torch_imports_at_first_use(scratch):
-    """torch.broadcast_shapes and torch.distributions import sympy when first called (0.7 s): the zygote has."""
-    [outputs] = _execute(_notebook("import sys\nprint('sympy' in sys.modules)"), scratch)
-    assert outputs[0]["text"] == "True\n"
+def test_a_warm_kernel_starts_with_what_is_imported_at_first_use_and_prints_plain_tracebacks(scratch):
+    """What a kernel would import at its first call of torch.broadcast_shapes (sympy), first figure and first
+    error, the zygote has; an error's traceback is Python's plain one (KERNEL_SETTINGS)."""
+    first_use = ("sympy", "matplotlib_inline.backend_inline", "stack_data")
+    imported, error = _execute(_notebook(f"import sys\nprint([name in sys.modules for name in {first_use}])",
+                                         "def divide():\n    return 1 / 0\ndivide()"), scratch)
+    assert imported[0]["text"] == f"{[True] * len(first_use)}\n"
+    traceback = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(error[0]["traceback"]))
+    assert "Traceback (most recent call last)" in traceback and "in divide" in traceback
+    assert "return 1 / 0" in traceback and "---->" not in traceback  # the failing line, not the lines around it
 
 
 def test_one_warm_kernel_leaves_nothing_to_the_next(tmp_path):

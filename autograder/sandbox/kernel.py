@@ -29,6 +29,11 @@ from .zygote import Zygote
 
 ZYGOTE_HOME = Path(tempfile.gettempdir()) / "hw4-zygote"  # holds matplotlib's font cache for every zygote
 PLACEHOLDER = ["sleep", "infinity"]  # holds a warm kernel's sandbox open
+# Every grading kernel's settings, unless the caller gives its own: history in memory (the sandbox keeps no
+# files), and tracebacks as Python prints them (the cell, the line and its code). IPython's default tracebacks
+# add the lines around each one, and to find them search every loaded module, torch's thousands, for each
+# cell of the traceback, twice: a tenth of grading a class of failing notebooks (benchmarks/README.md).
+KERNEL_SETTINGS = ("--HistoryManager.hist_file=:memory:", "--InteractiveShell.xmode=Plain")
 _zygote: Zygote | None = None
 
 
@@ -113,8 +118,8 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     def _kernel_args(self, extra_arguments: list[str] | None = None) -> list[str]:
         extra = list(extra_arguments or [])
-        if not any(arg.startswith("--HistoryManager.hist_file") for arg in extra):
-            extra.append("--HistoryManager.hist_file=:memory:")
+        extra += [setting for setting in KERNEL_SETTINGS
+                  if not any(arg.startswith(setting.split("=")[0] + "=") for arg in extra)]
         return ["-f", self.connection_file, *extra]
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:

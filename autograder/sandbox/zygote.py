@@ -38,9 +38,11 @@ import threading
 from importlib.util import find_spec
 
 # symbolic_shapes (and sympy with it): torch.broadcast_shapes and torch.distributions import it at first use,
-# which would cost each kernel that calls them 0.7 s.
+# which would cost each kernel that calls them 0.7 s. A kernel imports the inline backend at its first figure,
+# and stack_data at its first error. (Not ipykernel's debugger, which every kernel imports as it starts:
+# imported here, it leaves a warm kernel one descriptor short of a cold one.)
 PRELOAD = ("numpy", "torch", "torch.fx.experimental.symbolic_shapes", "matplotlib.pyplot", "tqdm.auto",
-           "ipykernel.kernelapp", "ipykernel.ipkernel")
+           "ipykernel.kernelapp", "ipykernel.ipkernel", "matplotlib_inline.backend_inline", "stack_data")
 # Joined in this order: the mount namespace last, because it changes what /proc/<pid>/ns/* means.
 NAMESPACES = ("pid", "net", "ipc", "uts", "cgroup", "mnt")
 MATPLOTLIB_BACKEND = "module://matplotlib_inline.backend_inline"  # what ipykernel would select
