@@ -130,7 +130,7 @@ class SandboxedExecute(Execute):
 
     def _out_of_time(self):
         """Kill the kernel; nbclient then stops with DeadKernelError."""
-        self._state.update(status="timeout", reason=f"{self._scratch.name}: still running after "
+        self._state.update(status="timeout", reason=f"{self._notebook}: still running after "
                                                     f"{self.wall_seconds} s, so it was stopped")
         process = getattr(getattr(self.km, "provisioner", None), "process", None)
         if process is not None:
@@ -143,7 +143,7 @@ class SandboxedExecute(Execute):
         super().on_cell_executed(**kwargs)
         reply = kwargs["execute_reply"]["content"]
         if reply.get("ename") == "CellTimeoutError":
-            self._stopped("timeout", f"{self._scratch.name}: a cell ran longer than {self.timeout} s")
+            self._stopped("timeout", f"{self._notebook}: a cell ran longer than {self.timeout} s")
 
     def output(self, outs, msg, display_id, cell_index):
         """Keep at most ``max_output_bytes`` of output, so that a flood cannot fill the grader's memory."""
